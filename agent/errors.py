@@ -1,0 +1,17 @@
+"""Errors the user can act on. The command line prints their message on one line."""
+
+
+class MemchatError(Exception):
+    """A runtime failure with a message meant for the user (exit status 1)."""
+
+
+class UsageError(MemchatError):
+    """Bad input from the user: an empty message, invalid text (exit status 2)."""
+
+
+class NotFoundError(MemchatError):
+    """An unknown profile or memory id."""
+
+
+class ModelMissingError(MemchatError):
+    """A model file or package is missing or fails its checksum; says how to install it."""

@@ -1,0 +1,1 @@
+"""Memory math: attention read, multi-hop, usage; the per-profile key cache."""

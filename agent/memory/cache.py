@@ -1,0 +1,103 @@
+"""Per-profile cache of memory keys and values as tensors, updated on every write.
+
+Rows live in preallocated buffers that grow by doubling, so adding a memory is amortised O(d)
+and a removal swaps the last row into the hole: the cache is never rebuilt per turn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def blob_to_vector(blob: bytes) -> torch.Tensor:
+    """A float32 little-endian BLOB as a (d,) tensor."""
+    return torch.from_numpy(np.frombuffer(blob, dtype="<f4").copy())
+
+
+def vector_to_blob(vector: torch.Tensor) -> bytes:
+    """A (d,) tensor as a float32 little-endian BLOB."""
+    return vector.detach().to(torch.float32).cpu().numpy().astype("<f4").tobytes()
+
+
+class KeyCache:
+    """Keys (n, d) and values (n, d) of one profile's memories, with their ids and kinds."""
+
+    def __init__(self, dim: int, capacity: int = 1024) -> None:
+        self.dim = dim
+        self._keys = torch.zeros(capacity, dim)  # (capacity, d)
+        self._values = torch.zeros(capacity, dim)  # (capacity, d)
+        self._ids: list[int] = []
+        self._kinds: list[str] = []
+        self._row_of: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def keys(self) -> torch.Tensor:
+        return self._keys[: len(self)]  # (n, d), a view
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self._values[: len(self)]  # (n, d), a view
+
+    @property
+    def ids(self) -> list[int]:
+        return self._ids
+
+    def kind(self, row: int) -> str:
+        return self._kinds[row]
+
+    def row(self, memory_id: int) -> int | None:
+        return self._row_of.get(memory_id)
+
+    def _grow(self) -> None:
+        capacity = self._keys.shape[0] * 2
+        keys, values = torch.zeros(capacity, self.dim), torch.zeros(capacity, self.dim)
+        keys[: len(self)] = self.keys
+        values[: len(self)] = self.values
+        self._keys, self._values = keys, values
+
+    def put(self, memory_id: int, kind: str, key: torch.Tensor, value: torch.Tensor) -> None:
+        """Add a memory, or overwrite its vectors if it is already cached."""
+        row = self._row_of.get(memory_id)
+        if row is None:
+            if len(self) == self._keys.shape[0]:
+                self._grow()
+            row = len(self)
+            self._ids.append(memory_id)
+            self._kinds.append(kind)
+            self._row_of[memory_id] = row
+        self._kinds[row] = kind
+        self._keys[row] = key
+        self._values[row] = value
+
+    def remove(self, memory_id: int) -> None:
+        """Drop a memory: the last row moves into its place."""
+        row = self._row_of.pop(memory_id, None)
+        if row is None:
+            return
+        last = len(self) - 1
+        if row != last:
+            moved_id = self._ids[last]
+            self._ids[row], self._kinds[row] = moved_id, self._kinds[last]
+            self._keys[row], self._values[row] = self._keys[last], self._values[last]
+            self._row_of[moved_id] = row
+        self._ids.pop()
+        self._kinds.pop()
+
+    @classmethod
+    def from_rows(cls, dim: int, rows: list[tuple[int, str, bytes, bytes]]) -> KeyCache:
+        """Build from (id, kind, key_emb, value_emb) rows in one copy."""
+        cache = cls(dim, capacity=max(1024, 2 * len(rows)))
+        if rows:
+            n = len(rows)
+            keys = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(n, dim)
+            values = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4").reshape(n, dim)
+            cache._keys[:n] = torch.from_numpy(keys.copy())
+            cache._values[:n] = torch.from_numpy(values.copy())
+            cache._ids = [r[0] for r in rows]
+            cache._kinds = [r[1] for r in rows]
+            cache._row_of = {memory_id: i for i, memory_id in enumerate(cache._ids)}
+        return cache

@@ -1,0 +1,78 @@
+"""The attention read of a key-value memory (KV-MemNN), with MemN2N hops and the DNC usage update.
+
+Pure tensor functions; n = memories of the active profile, d = embedding size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def attention_weights(query: torch.Tensor, keys: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores and weights of one read.
+
+        s_i     = (q . k_i) / tau          (cosine: q and k_i are unit vectors)
+        alpha_i = exp(s_i) / sum_j exp(s_j)
+
+    The weights sum to 1 over every memory given (the active profile's, never another's).
+    """
+    # query: (d,)   keys: (n, d)
+    scores = (keys @ query.to(keys.dtype)).float() / tau  # (n,)
+    weights = torch.softmax(scores, dim=0)  # (n,)
+    return scores, weights
+
+
+def read_vector(weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """The read vector r = sum_i alpha_i v_i."""
+    # weights: (n,)   values: (n, d)  ->  (d,)
+    return weights.to(values.dtype) @ values
+
+
+def next_query(query: torch.Tensor, read: torch.Tensor, hop_lambda: float) -> torch.Tensor:
+    """The query of the next hop (MemN2N with H = lambda * I): q' = normalize(q + lambda * o)."""
+    # query, read: (d,)
+    mixed = query.float() + hop_lambda * read.float()
+    return mixed / mixed.norm().clamp_min(1e-12)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One hop's read: scores and weights over all n memories, the read vector, the query used."""
+
+    query: torch.Tensor  # (d,)
+    scores: torch.Tensor  # (n,)
+    weights: torch.Tensor  # (n,)
+    read: torch.Tensor  # (d,)
+
+
+def multi_hop_read(
+    query: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    tau: float,
+    hops: int = 1,
+    hop_lambda: float = 1.0,
+) -> list[Hop]:
+    """`hops` reads; after each, q <- normalize(q + lambda * o) (DESIGN section 3)."""
+    result: list[Hop] = []
+    q = query.float()
+    for _ in range(max(1, hops)):
+        scores, weights = attention_weights(q, keys, tau)
+        o = read_vector(weights, values).float()
+        result.append(Hop(query=q, scores=scores, weights=weights, read=o))
+        q = next_query(q, o, hop_lambda)
+    return result
+
+
+def top_k(weights: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest weights and their row indices, largest first."""
+    k = min(k, weights.shape[0])
+    values, indices = torch.topk(weights, k)  # (k,), (k,)
+    return values, indices
+
+
+def usage_update(usage: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """DNC usage after a read or a write with weight w: u <- u + w - u * w (stays in [0, 1])."""
+    return usage + weights - usage * weights

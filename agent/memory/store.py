@@ -1,0 +1,183 @@
+"""The memory of one database: the write path (update or allocate), the read, and the key caches.
+
+Writes happen inside a `Unit` (one transaction). The per-profile key caches change only after
+the transaction commits, so a rollback never leaves the cache ahead of the database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
+from agent.memory.read import Hop, multi_hop_read, top_k, usage_update
+from storage import repo
+from storage.models import Memory
+
+
+class Encoder(Protocol):
+    dim: int
+
+    def encode(self, texts: list[str]) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class ReadItem:
+    """One memory in a read, with its attention weight (softmax over all) and its score."""
+
+    id: int
+    kind: str
+    key: str
+    value: str
+    weight: float
+    score: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "key": self.key, "value": self.value,
+                "weight": round(self.weight, 6), "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    results: list[ReadItem]  # the final hop's read, by weight
+    hops: list[list[ReadItem]]  # each hop's own read
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    kind: str
+    key: str
+    value: str
+    action: str  # add | update
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "key": self.key, "value": self.value,
+                "action": self.action}
+
+
+@dataclass
+class Unit:
+    """One transaction of writes to one profile's memory; cache changes wait for the commit."""
+
+    session: Session
+    profile_id: int
+    puts: list[Memory] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+
+    def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
+        memory.profile_id = self.profile_id
+        memory.usage = usage_update(torch.tensor(memory.usage or 0.0), torch.tensor(1.0)).item()
+        repo.add_memory(self.session, memory, turn_id=turn_id)
+        self.puts.append(memory)
+        return memory
+
+    def update(self, memory: Memory, key: str, value: str, key_vec: torch.Tensor,
+               value_vec: torch.Tensor, turn_id: int | None = None) -> None:
+        repo.update_memory(self.session, memory, key_text=key, value_text=value,
+                           key_emb=vector_to_blob(key_vec), value_emb=vector_to_blob(value_vec),
+                           turn_id=turn_id)
+        memory.usage = 1.0  # a write with weight 1: u + 1 - u = 1
+        self.puts.append(memory)
+
+    def remove(self, memory: Memory, action: str = "forget") -> None:
+        self.removed.append(memory.id)
+        repo.remove_memory(self.session, memory, action)
+
+
+class MemoryStore:
+    def __init__(self, sessions: sessionmaker[Session], encoder: Callable[[], Encoder]) -> None:
+        self.sessions = sessions
+        self._encoder = encoder  # loaded on first use: listing memories needs no model
+        self._caches: dict[int, KeyCache] = {}
+
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder()
+
+    # ------------------------------------------------------------ cache
+
+    def cache(self, profile_id: int) -> KeyCache:
+        """The profile's key cache, loaded from the database on first use."""
+        cache = self._caches.get(profile_id)
+        if cache is None:
+            with self.sessions() as s:
+                rows = [(i, k, ke, ve) for i, k, _u, ke, ve in repo.embedding_rows(s, profile_id)]
+            cache = KeyCache.from_rows(self.encoder.dim, rows)
+            self._caches[profile_id] = cache
+        return cache
+
+    def forget_cache(self, profile_id: int) -> None:
+        self._caches.pop(profile_id, None)
+
+    def forget_all_caches(self) -> None:
+        self._caches.clear()
+
+    @contextmanager
+    def unit(self, profile_id: int) -> Iterator[Unit]:
+        """A transaction; on commit, the profile's cache takes the changes."""
+        with self.sessions() as s, s.begin():
+            unit = Unit(s, profile_id)
+            yield unit
+        cache = self._caches.get(profile_id)
+        if cache is not None:
+            for memory_id in unit.removed:
+                cache.remove(memory_id)
+            for m in unit.puts:
+                if m.id not in unit.removed:
+                    cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
+
+    # ------------------------------------------------------------ read
+
+    def read(self, profile_id: int, query: torch.Tensor, k: int, hops: int = 1,
+             tau: float = 0.05, hop_lambda: float = 1.0) -> ReadResult:
+        """Attention read over the profile's memories (query vector given, already encoded)."""
+        started = time.perf_counter()
+        cache = self.cache(profile_id)
+        if len(cache) == 0:
+            return ReadResult([], [[] for _ in range(max(1, hops))], 0.0)
+        hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda)
+        picked = [self._top(cache, h, k) for h in hop_reads]
+        texts = self._texts(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
+        hop_items = [
+            [ReadItem(cache.ids[r], cache.kind(r), *texts[cache.ids[r]], w, s) for r, w, s in rows]
+            for rows in picked
+        ]
+        elapsed = (time.perf_counter() - started) * 1000
+        return ReadResult(hop_items[-1], hop_items, elapsed)
+
+    @staticmethod
+    def _top(cache: KeyCache, hop: Hop, k: int) -> list[tuple[int, float, float]]:
+        weights, rows = top_k(hop.weights, k)
+        return [(int(r), float(w), float(hop.scores[r])) for w, r in zip(weights, rows, strict=True)]
+
+    def _texts(self, profile_id: int, rows: set[int], cache: KeyCache) -> dict[int, tuple[str, str]]:
+        ids = [cache.ids[r] for r in rows]
+        with self.sessions() as s:
+            found = repo.get_memories(s, profile_id, ids)
+        return {i: (m.key_text, m.value_text) for i, m in found.items()}
+
+    def search(self, profile_id: int, text: str, k: int, hops: int = 1, tau: float = 0.05,
+               hop_lambda: float = 1.0) -> ReadResult:
+        """Encode `text` and read: a search is a read without generation."""
+        started = time.perf_counter()
+        query = self.encoder.encode([text])[0]
+        result = self.read(profile_id, query, k, hops, tau, hop_lambda)
+        elapsed = (time.perf_counter() - started) * 1000
+        return ReadResult(result.results, result.hops, elapsed)
+
+
+def touch(unit: Unit, items: list[ReadItem]) -> None:
+    """DNC usage after a read: u <- u + w - u*w for each memory read."""
+    found = repo.get_memories(unit.session, unit.profile_id, [i.id for i in items])
+    weight = {i.id: i.weight for i in items}
+    for memory_id, memory in found.items():
+        memory.usage = float(usage_update(torch.tensor(memory.usage),
+                                          torch.tensor(weight[memory_id])))

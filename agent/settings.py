@@ -1,0 +1,100 @@
+"""Settings: defaults, overridden by `$MEMCHAT_HOME/config.toml`, then by environment variables.
+
+Every setting has one name; the environment variable is that name upper-cased with the
+`MEMCHAT_` prefix (`generator` -> `MEMCHAT_GENERATOR`). Command-line flags (`--db`,
+`--profile`) override both.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_data_dir
+
+from agent.errors import UsageError
+
+APP_NAME = "memchat"
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("MEMCHAT_HOME") or user_data_dir(APP_NAME))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=_default_home)
+    # SQLAlchemy URL or file path; empty means `<home>/memchat.db`.
+    db: str = ""
+    profile: str = "default"
+    # Where converted models are cached (safetensors), keyed by the source's sha256.
+    cache: Path = field(default_factory=lambda: Path(user_cache_dir(APP_NAME)))
+    # A local Hugging Face folder or a .gguf file; empty means the packaged default.
+    generator: str = ""
+    encoder: str = ""
+    # torch dtype the generator runs in: float32 | bfloat16
+    generator_dtype: str = "float32"
+    # Attention temperature of the memory read: alpha = softmax(q.k / tau).
+    tau: float = 0.05
+    # Memories returned by a read (the weights still sum to 1 over all memories).
+    read_k: int = 8
+    # Read hops (MemN2N); lambda is the weight of the read vector added to the query.
+    hops: int = 1
+    hop_lambda: float = 1.0
+    # Prompt budget (tokens) for the read memories; preferences always go in.
+    memory_token_budget: int = 512
+    # Recent turns kept verbatim in the prompt.
+    recent_turns: int = 6
+    max_new_tokens: int = 200
+    # Longest message accepted, in characters.
+    max_message_chars: int = 200_000
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: `db` as given if it has a scheme, else a SQLite file path."""
+        target = self.db or str(self.home / "memchat.db")
+        if "://" in target:
+            return target
+        return f"sqlite:///{Path(target).expanduser()}"
+
+
+def _coerce(name: str, raw: object, template: object) -> object:
+    """Convert a config or environment value to the type of the default `template`."""
+    try:
+        if isinstance(template, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(template, bool):
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        if isinstance(template, int):
+            return int(raw)  # type: ignore[arg-type]
+        if isinstance(template, float):
+            return float(raw)  # type: ignore[arg-type]
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"setting {name}={raw!r} is not a valid {type(template).__name__}") from exc
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from defaults, `<home>/config.toml`, the environment, then overrides."""
+    env = os.environ if environ is None else environ
+    base = Settings(home=Path(env["MEMCHAT_HOME"]) if env.get("MEMCHAT_HOME") else _default_home())
+    values: dict[str, object] = {}
+    config_file = base.home / "config.toml"
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{config_file}: not valid TOML ({exc})") from exc
+    for f in fields(Settings):
+        env_value = env.get(f"MEMCHAT_{f.name.upper()}")
+        if env_value:
+            values[f.name] = env_value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name: getattr(base, f.name) for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise UsageError(f"unknown setting(s) in {config_file}: {', '.join(unknown)}")
+    coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
+    return replace(base, **coerced)

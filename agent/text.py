@@ -1,0 +1,41 @@
+"""Checking and cleaning text that users give us (messages, keys, values)."""
+
+from __future__ import annotations
+
+import re
+
+from agent.errors import UsageError
+
+# ANSI escape sequences (CSI, OSC and two-byte forms): a paste from a terminal carries them.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+# C0 and C1 control characters except tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Remove terminal escape sequences and control characters (tab and newline are kept);
+    turn CRLF into LF; strip surrounding whitespace. Markup such as `[bold]` is kept as typed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", _ANSI.sub("", text)).strip()
+
+
+def check_utf8(text: str, what: str) -> None:
+    """Python decodes invalid UTF-8 in argv/stdin to lone surrogates; refuse those."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{what} is not valid UTF-8 (byte {exc.start} of the text)") from exc
+
+
+def clean_message(text: str, max_chars: int, what: str = "message") -> str:
+    """A message ready to store: valid UTF-8, cleaned, not empty, not over `max_chars`."""
+    check_utf8(text, what)
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise UsageError(f"{what} is empty")
+    if len(cleaned) > max_chars:
+        raise UsageError(
+            f"{what} is {len(cleaned):,} characters; the limit is {max_chars:,} "
+            "(setting max_message_chars)"
+        )
+    return cleaned

@@ -1,0 +1,98 @@
+"""One chat turn: encode, read, write the user turn (committed), prompt, generate, write the reply."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from agent.extraction import conflicting_slots, extract
+from agent.memory.store import ReadItem, ReadResult, Unit, Written, touch
+from agent.memory.write import address_text, retire_slots, write_slot, write_turn
+from storage import repo
+
+
+class Generator(Protocol):
+    context_tokens: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: list[dict[str, str]], max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    reply: str
+    read: list[ReadItem]
+    hops: list[list[ReadItem]]
+    written: list[Written]
+    timings_ms: dict[str, float]
+    stopped: bool
+    user_turn_id: int
+    reply_turn_id: int
+    prompt_tokens: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reply": self.reply,
+            "read": [i.as_json() for i in self.read],
+            "written": [w.as_json() for w in self.written],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "stopped": self.stopped,
+        }
+
+
+def elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -> int:
+    """The user turn and what it read: the weights of each hop, and the DNC usage update."""
+    turn = repo.add_turn(unit.session, unit.profile_id, session_id, "user", text)
+    repo.record_reads(unit.session, turn.id, [
+        (item.id, hop, rank, item.weight, item.score)
+        for hop, items in enumerate(read.hops) for rank, item in enumerate(items)
+    ])
+    touch(unit, read.results)
+    return turn.id
+
+
+def write_statements(
+    unit: Unit, text: str, turn_id: int, encode: Callable[[list[str]], torch.Tensor]
+) -> list[Written]:
+    """Preferences and facts stated in `text`, each updating its slot or allocating a memory."""
+    items = extract(text)
+    if not items:
+        return []
+    n = len(items)
+    # rows 0..n-1: address texts (keys); rows n..2n-1: values
+    vectors = encode([address_text(i.key, i.value, True) for i in items] + [i.value for i in items])
+    written = []
+    for i, item in enumerate(items):
+        retire_slots(unit, conflicting_slots(item))
+        done = write_slot(unit, kind=item.kind, slot=item.slot, key=item.key, value=item.value,
+                          key_vec=vectors[i], value_vec=vectors[n + i], turn_id=turn_id)
+        if done is not None:
+            written.append(done)
+    return written
+
+
+def write_turn_memory(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) -> Written:
+    memory = write_turn(unit, text, vec, turn_id)
+    return Written(memory.id, "turn", memory.key_text, memory.value_text, "add")
+
+
+def generate(generator: Generator, messages: list[dict[str, str]], max_new_tokens: int,
+             on_token: Callable[[str], None] | None, stop: threading.Event | None) -> str:
+    """Stream the reply, handing each piece to `on_token`; returns the whole reply."""
+    pieces = []
+    for piece in generator.stream(messages, max_new_tokens, stop):
+        pieces.append(piece)
+        if on_token is not None:
+            on_token(piece)
+    return "".join(pieces).strip()

@@ -1,0 +1,141 @@
+"""SQLAlchemy 2.x typed models: profiles, sessions, turns, memories, memory events, turn reads.
+
+Embeddings are float32 little-endian BLOBs (`key_emb`, `value_emb`). Turn memories carry
+the temporal links of DESIGN section 3 sparsely: `prev_id` / `next_id` point to the turn
+memory written before / after them in the same profile.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MEMORY_KINDS = ("turn", "preference", "fact", "note")
+EVENT_ACTIONS = ("add", "update", "forget", "free", "pin", "unpin", "import")
+
+# Named constraints so Alembic batch migrations can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChatSession(Base):
+    """One run of the chat (or one `ask`): groups the turns said together."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Free text, e.g. the LoCoMo session's date, or "cli ask".
+    label: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # user | assistant
+    speaker: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    # complete | stopped (the reply was interrupted; what was said is kept)
+    status: Mapped[str] = mapped_column(String(20), default="complete")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Memory(Base):
+    __tablename__ = "memories"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "slot", name="uq_memories_profile_slot"),
+        Index("ix_memories_profile_kind", "profile_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # turn | preference | fact | note
+    # What the memory is about, e.g. "diet" or "family:sister"; a new value for the same slot
+    # updates this row. NULL for turns and for notes added by hand.
+    slot: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    key_text: Mapped[str] = mapped_column(Text)
+    value_text: Mapped[str] = mapped_column(Text)
+    key_emb: Mapped[bytes] = mapped_column(LargeBinary)
+    value_emb: Mapped[bytes] = mapped_column(LargeBinary)
+    usage: Mapped[float] = mapped_column(Float, default=0.0)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    source_turn_id: Mapped[int | None] = mapped_column(
+        ForeignKey("turns.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    prev_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memories.id", ondelete="SET NULL"), nullable=True
+    )
+    next_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memories.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class MemoryEvent(Base):
+    """The audit trail: every add, update, forget, free, pin and unpin, with old and new value.
+
+    `memory_id` is a plain column (no foreign key) so a forgotten memory's history survives it.
+    """
+
+    __tablename__ = "memory_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    memory_id: Mapped[int] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    old_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    turn_id: Mapped[int | None] = mapped_column(
+        ForeignKey("turns.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TurnRead(Base):
+    """What a turn read from memory, with the attention weight of each memory (why it was used)."""
+
+    __tablename__ = "turn_reads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    memory_id: Mapped[int] = mapped_column(Integer, index=True)
+    hop: Mapped[int] = mapped_column(Integer, default=0)
+    rank: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)

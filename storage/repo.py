@@ -1,0 +1,269 @@
+"""Repository functions. Each takes a Session; the caller owns the transaction (commit/rollback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    ChatSession,
+    Memory,
+    MemoryEvent,
+    Profile,
+    Turn,
+    TurnRead,
+    utcnow,
+)
+
+# ---------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class ProfileCounts:
+    profile: Profile
+    memories: int
+    turns: int
+
+
+def get_profile(s: Session, name: str) -> Profile | None:
+    return s.scalar(select(Profile).where(Profile.name == name))
+
+
+def create_profile(s: Session, name: str) -> Profile:
+    profile = Profile(name=name)
+    s.add(profile)
+    s.flush()
+    return profile
+
+
+def get_or_create_profile(s: Session, name: str) -> Profile:
+    return get_profile(s, name) or create_profile(s, name)
+
+
+def list_profiles(s: Session) -> list[ProfileCounts]:
+    memories = (
+        select(Memory.profile_id, func.count().label("n")).group_by(Memory.profile_id).subquery()
+    )
+    turns = select(Turn.profile_id, func.count().label("n")).group_by(Turn.profile_id).subquery()
+    rows = s.execute(
+        select(Profile, func.coalesce(memories.c.n, 0), func.coalesce(turns.c.n, 0))
+        .outerjoin(memories, memories.c.profile_id == Profile.id)
+        .outerjoin(turns, turns.c.profile_id == Profile.id)
+        .order_by(Profile.name)
+    ).all()
+    return [ProfileCounts(p, int(m), int(t)) for p, m, t in rows]
+
+
+def reset_profile(s: Session, profile_id: int) -> None:
+    """Delete every memory, event, turn and session of one profile; the profile row stays."""
+    # Links and provenance point inside the profile; clear them first so order doesn't matter.
+    s.execute(
+        update(Memory)
+        .where(Memory.profile_id == profile_id)
+        .values(prev_id=None, next_id=None, source_turn_id=None)
+    )
+    s.execute(delete(MemoryEvent).where(MemoryEvent.profile_id == profile_id))
+    s.execute(delete(Memory).where(Memory.profile_id == profile_id))
+    turn_ids = select(Turn.id).where(Turn.profile_id == profile_id)
+    s.execute(delete(TurnRead).where(TurnRead.turn_id.in_(turn_ids)))
+    s.execute(delete(Turn).where(Turn.profile_id == profile_id))
+    s.execute(delete(ChatSession).where(ChatSession.profile_id == profile_id))
+
+
+def delete_profile(s: Session, profile_id: int) -> None:
+    reset_profile(s, profile_id)
+    s.execute(delete(Profile).where(Profile.id == profile_id))
+
+
+# ---------------------------------------------------------------- sessions and turns
+
+
+def start_session(s: Session, profile_id: int, label: str = "") -> ChatSession:
+    session = ChatSession(profile_id=profile_id, label=label)
+    s.add(session)
+    s.flush()
+    return session
+
+
+def add_turn(
+    s: Session, profile_id: int, session_id: int, role: str, text: str, speaker: str = ""
+) -> Turn:
+    turn = Turn(profile_id=profile_id, session_id=session_id, role=role, text=text, speaker=speaker)
+    s.add(turn)
+    s.flush()
+    return turn
+
+
+def recent_turns(s: Session, profile_id: int, n: int) -> list[Turn]:
+    """The last `n` turns of the profile, oldest first."""
+    rows = s.scalars(
+        select(Turn).where(Turn.profile_id == profile_id).order_by(Turn.id.desc()).limit(n)
+    ).all()
+    return list(reversed(rows))
+
+
+def get_turn(s: Session, profile_id: int, turn_id: int) -> Turn | None:
+    return s.scalar(select(Turn).where(Turn.id == turn_id, Turn.profile_id == profile_id))
+
+
+def record_reads(s: Session, turn_id: int, reads: Iterable[tuple[int, int, int, float, float]]) -> None:
+    """Store (memory_id, hop, rank, weight, score) rows for one turn."""
+    s.add_all(
+        TurnRead(turn_id=turn_id, memory_id=m, hop=h, rank=r, weight=w, score=sc)
+        for m, h, r, w, sc in reads
+    )
+
+
+def reads_of_memory(s: Session, memory_id: int, limit: int = 20) -> list[TurnRead]:
+    return list(
+        s.scalars(
+            select(TurnRead)
+            .where(TurnRead.memory_id == memory_id, TurnRead.hop == 0)
+            .order_by(TurnRead.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- memories
+
+
+def get_memory(s: Session, profile_id: int, memory_id: int) -> Memory | None:
+    return s.scalar(select(Memory).where(Memory.id == memory_id, Memory.profile_id == profile_id))
+
+
+def get_memories(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, Memory]:
+    if not ids:
+        return {}
+    rows = s.scalars(select(Memory).where(Memory.profile_id == profile_id, Memory.id.in_(ids)))
+    return {m.id: m for m in rows}
+
+
+def find_by_slot(s: Session, profile_id: int, slot: str) -> Memory | None:
+    return s.scalar(select(Memory).where(Memory.profile_id == profile_id, Memory.slot == slot))
+
+
+def list_memories(s: Session, profile_id: int, kind: str | None = None) -> list[Memory]:
+    query = select(Memory).where(Memory.profile_id == profile_id)
+    if kind:
+        query = query.where(Memory.kind == kind)
+    return list(s.scalars(query.order_by(Memory.id)))
+
+
+def last_turn_memory(s: Session, profile_id: int) -> Memory | None:
+    """The newest turn memory: the tail of the temporal chain."""
+    return s.scalar(
+        select(Memory)
+        .where(Memory.profile_id == profile_id, Memory.kind == "turn")
+        .order_by(Memory.id.desc())
+        .limit(1)
+    )
+
+
+def log_event(
+    s: Session,
+    memory: Memory,
+    action: str,
+    *,
+    old: tuple[str, str] | None = None,
+    turn_id: int | None = None,
+) -> MemoryEvent:
+    """Log `action` on `memory`; `old` is the (key, value) before an update or removal."""
+    removed = action in ("forget", "free")
+    event = MemoryEvent(
+        profile_id=memory.profile_id,
+        memory_id=memory.id,
+        action=action,
+        old_key=old[0] if old else None,
+        old_value=old[1] if old else None,
+        new_key=None if removed else memory.key_text,
+        new_value=None if removed else memory.value_text,
+        turn_id=turn_id,
+    )
+    s.add(event)
+    return event
+
+
+def add_memory(s: Session, memory: Memory, turn_id: int | None = None) -> Memory:
+    """Insert `memory`; a turn memory is linked after the current tail of the chain."""
+    if memory.kind == "turn":
+        tail = last_turn_memory(s, memory.profile_id)
+        memory.prev_id = tail.id if tail else None
+        s.add(memory)
+        s.flush()
+        if tail is not None:
+            tail.next_id = memory.id
+    else:
+        s.add(memory)
+        s.flush()
+    log_event(s, memory, "add", turn_id=turn_id)
+    return memory
+
+
+def update_memory(
+    s: Session,
+    memory: Memory,
+    *,
+    key_text: str,
+    value_text: str,
+    key_emb: bytes,
+    value_emb: bytes,
+    turn_id: int | None = None,
+) -> None:
+    """Erase and write in place, logging the old value."""
+    old = (memory.key_text, memory.value_text)
+    memory.key_text, memory.value_text = key_text, value_text
+    memory.key_emb, memory.value_emb = key_emb, value_emb
+    memory.updated_at = utcnow()
+    if turn_id is not None:
+        memory.source_turn_id = turn_id
+    s.flush()
+    log_event(s, memory, "update", old=old, turn_id=turn_id)
+
+
+def remove_memory(s: Session, memory: Memory, action: str = "forget") -> None:
+    """Delete `memory` (logged as `action`), splicing the temporal chain around a turn."""
+    old = (memory.key_text, memory.value_text)
+    log_event(s, memory, action, old=old)
+    if memory.kind == "turn":
+        if memory.prev_id is not None:
+            s.execute(update(Memory).where(Memory.id == memory.prev_id).values(next_id=memory.next_id))
+        if memory.next_id is not None:
+            s.execute(update(Memory).where(Memory.id == memory.next_id).values(prev_id=memory.prev_id))
+    s.delete(memory)
+    s.flush()
+
+
+def set_pinned(s: Session, memory: Memory, pinned: bool) -> None:
+    if memory.pinned != pinned:
+        memory.pinned = pinned
+        log_event(s, memory, "pin" if pinned else "unpin")
+
+
+def bump_usage(s: Session, usage_by_id: dict[int, float]) -> None:
+    """Store new usage values (computed by the agent's DNC usage update)."""
+    for memory_id, usage in usage_by_id.items():
+        s.execute(update(Memory).where(Memory.id == memory_id).values(usage=usage))
+
+
+def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEvent]:
+    return list(
+        s.scalars(
+            select(MemoryEvent)
+            .where(MemoryEvent.profile_id == profile_id, MemoryEvent.memory_id == memory_id)
+            .order_by(MemoryEvent.id)
+        )
+    )
+
+
+def embedding_rows(s: Session, profile_id: int) -> list[tuple[int, str, float, bytes, bytes]]:
+    """(id, kind, usage, key_emb, value_emb) of every memory of the profile, by id."""
+    rows = s.execute(
+        select(Memory.id, Memory.kind, Memory.usage, Memory.key_emb, Memory.value_emb)
+        .where(Memory.profile_id == profile_id)
+        .order_by(Memory.id)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.core import Agent, Models
+from agent.settings import load_settings
+from storage.db import make_engine, session_factory
+from tests.fakes import FakeEncoder, FakeGenerator
+
+
+def make_fake_agent(home: Path, profile: str = "default", **settings: object) -> Agent:
+    config = load_settings(environ={"MEMCHAT_HOME": str(home)}, profile=profile, **settings)
+    engine = make_engine(config.db_url)
+    generator = FakeGenerator()
+    return Agent(config, session_factory(engine), Models(FakeEncoder, lambda: generator))
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Agent:
+    return make_fake_agent(tmp_path)

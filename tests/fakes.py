@@ -1,0 +1,46 @@
+"""Small fakes of the models for fast unit tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator
+
+import torch
+
+
+class FakeEncoder:
+    """Bag of hashed words: texts sharing words are similar; deterministic; unit vectors."""
+
+    dim = 64
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        out = torch.zeros(len(texts), self.dim)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+                out[row, bucket] += 1.0
+            out[row, self.dim - 1] += 0.1  # no zero vectors
+        return out / out.norm(dim=1, keepdim=True)
+
+
+class FakeGenerator:
+    """Streams a fixed reply word by word; counts words as tokens."""
+
+    context_tokens = 2048
+
+    def __init__(self, reply: str = "Sure, here is a fine answer.") -> None:
+        self.reply = reply
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: list[dict[str, str]], max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[str]:
+        self.prompts.append(messages)
+        for i, word in enumerate(self.reply.split()[:max_new_tokens]):
+            if stop is not None and stop.is_set():
+                return
+            yield word if i == 0 else " " + word

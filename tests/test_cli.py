@@ -1,0 +1,151 @@
+"""The command line with fake models: JSON contracts, exit statuses, confirmations."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_fake_agent
+from tui import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
+    monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
+
+    def fake_build(settings: Any, progress: Any = None):
+        return make_fake_agent(Path(settings.home), settings.profile, db=settings.db)
+
+    monkeypatch.setattr(cli, "build_agent", fake_build)
+
+    def invoke(*argv: str, stdin: bytes = b"") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_ask_json_contract(run) -> None:
+    code, out, _ = run("ask", "My name is Sam and I am vegetarian.", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"reply", "read", "written", "timings_ms"}
+    assert set(data["timings_ms"]) == {"encode", "read", "generate", "write", "total"}
+    assert {(w["kind"], w["key"], w["value"], w["action"]) for w in data["written"]} >= {
+        ("preference", "name", "Sam", "add"), ("preference", "diet", "vegetarian", "add")}
+    code, out, _ = run("ask", "What should I cook?", "--json")
+    read = json.loads(out)["read"]
+    assert read and set(read[0]) == {"id", "kind", "key", "value", "weight", "score"}
+
+
+def test_memories_list_search_show_history(run) -> None:
+    run("ask", "I am vegetarian")
+    run("ask", "I'm vegan now")
+    code, out, _ = run("memories", "list", "--json")
+    memories = json.loads(out)
+    assert {"id", "kind", "key", "value", "usage", "pinned", "created_at", "updated_at",
+            "source_turn_id"} <= set(memories[0])
+    diet = next(m for m in memories if m["key"] == "diet")
+    assert diet["value"] == "vegan"
+    code, out, _ = run("memories", "list", "--kind", "preference", "--json")
+    assert [m["key"] for m in json.loads(out)] == ["diet"]
+    code, out, _ = run("memories", "search", "vegan diet", "--k", "2", "--hops", "2", "--json")
+    data = json.loads(out)
+    assert set(data) == {"query", "results", "hops", "elapsed_ms"}
+    assert len(data["results"]) == 2 and len(data["hops"]) == 2
+    weights = [r["weight"] for r in data["results"]]
+    assert weights == sorted(weights, reverse=True)
+    code, out, _ = run("memories", "history", str(diet["id"]), "--json")
+    assert [(e["action"], e["old_value"], e["new_value"]) for e in json.loads(out)] == [
+        ("add", None, "vegetarian"), ("update", "vegetarian", "vegan")]
+    code, out, _ = run("memories", "show", str(diet["id"]))
+    assert code == 0 and "vegetarian -> vegan" in out
+    code, out, _ = run("memories", "pin", str(diet["id"]))
+    assert "pinned" in out
+    code, out, _ = run("memories", "forget", str(diet["id"]))
+    assert code == 0
+    code, _, err = run("memories", "forget", str(diet["id"]))
+    assert code == 1 and err.count("\n") == 1 and "no memory" in err
+
+
+def test_add_json(run) -> None:
+    code, out, _ = run("memories", "add", "--key", "教父", "--value", "犯罪片", "--json")
+    assert code == 0 and json.loads(out)["action"] == "add"
+    code, out, _ = run("memories", "add", "--key", "教父", "--value", "黑帮片", "--json")
+    assert json.loads(out)["action"] == "update"
+
+
+@pytest.mark.parametrize(("argv", "status", "message"), [
+    (["ask", ""], 2, "message is empty"),
+    (["ask", "\x01\x02"], 2, "message is empty"),
+    (["memories", "show", "999"], 1, "no memory 999"),
+    (["memories", "show", "abc"], 2, "not a whole number"),
+    (["--profile", "nobody", "memories", "list"], 1, "unknown profile 'nobody'"),
+    (["profiles", "reset", "nobody", "--yes"], 1, "unknown profile"),
+    (["memories", "add", "--key", "k", "--value", " "], 2, "value is empty"),
+    (["import", "/nonexistent/file.jsonl"], 1, "cannot read"),
+])
+def test_errors_are_one_line_with_status(run, argv: list[str], status: int, message: str) -> None:
+    code, _, err = run(*argv)
+    assert code == status
+    assert message in err
+    assert err.strip().count("\n") == 0 or status == 2  # argparse prints usage first
+
+
+def test_ask_reads_stdin_and_refuses_invalid_utf8(run) -> None:
+    code, _, err = run("ask", "-", stdin=b"caf\xe9 au lait")
+    assert code == 2 and "not valid UTF-8" in err
+    code, out, _ = run("ask", "-", "--json", stdin="I love café au lait".encode())
+    assert code == 0 and json.loads(out)["written"][1]["value"] == "café au lait"
+
+
+def test_line_chat_survives_bad_lines(run) -> None:
+    code, out, err = run("chat", stdin=b"I love tea\n\xff\xfe\n\nhello\n/quit\nnever read\n")
+    assert code == 0
+    assert out.count("Sure, here is a fine answer.") == 2
+    assert "not valid UTF-8" in err
+
+
+def test_reset_asks_and_defaults_to_no(run, tmp_path: Path) -> None:
+    run("--profile", "alice", "ask", "My name is Alice")
+    run("--profile", "bob", "ask", "My name is Bob")
+    code, _, err = run("profiles", "reset", "alice", stdin=b"\n")
+    assert code == 1 and "nothing changed" in err
+    code, _, _ = run("profiles", "reset", "alice", stdin=b"")
+    assert code == 1
+    _, out, _ = run("profiles", "list", "--json")
+    counts = {p["name"]: p["memories"] for p in json.loads(out)}
+    assert counts["alice"] == 2
+    export = tmp_path / "alice.jsonl"
+    code, out, _ = run("profiles", "reset", "alice", "--export", str(export), stdin=b"y\n")
+    assert code == 0 and export.exists()
+    _, out, _ = run("profiles", "list", "--json")
+    counts = {p["name"]: (p["memories"], p["turns"]) for p in json.loads(out)}
+    assert counts["alice"] == (0, 0) and counts["bob"] == (2, 2)
+    code, _, _ = run("profiles", "delete", "bob", "--yes")
+    assert code == 0
+
+
+def test_bad_db_paths(run, tmp_path: Path) -> None:
+    not_db = tmp_path / "text.db"
+    not_db.write_text("hello " * 1000)
+    code, _, err = run("--db", str(not_db), "memories", "list")
+    assert code == 1 and "not a database" in err and err.count("\n") == 1
+    code, _, err = run("--db", str(tmp_path), "memories", "list")
+    assert code == 1 and "directory" in err
+
+
+def test_export_import_commands(run, tmp_path: Path) -> None:
+    run("ask", "I love tea")
+    path = tmp_path / "out.jsonl"
+    code, out, _ = run("export", str(path))
+    assert code == 0 and "2 memories" in out
+    code, out, _ = run("--db", str(tmp_path / "new.db"), "import", str(path))
+    assert code == 0 and "2 memories" in out

@@ -1,0 +1,39 @@
+"""The layers tui -> agent -> storage, checked in fresh interpreters (DESIGN section 5)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import sys
+import {module}
+loaded = {{name.split('.')[0] for name in sys.modules}}
+print(sorted(loaded & {forbidden!r}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("storage", {"torch", "textual", "agent", "tui", "transformers"}),
+        ("storage.repo", {"torch", "textual", "agent", "tui", "transformers"}),
+        ("storage.transfer", {"torch", "textual", "agent", "tui", "transformers"}),
+        ("agent.core", {"textual", "tui"}),
+        ("agent.bootstrap", {"textual", "tui"}),
+        ("agent.models.generator", {"textual", "tui"}),
+    ],
+)
+def test_import_layers(module: str, forbidden: set[str]) -> None:
+    out = subprocess.run([sys.executable, "-c", CHECK.format(module=module, forbidden=forbidden)],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"{module} loaded {out.stdout.strip()}"
+
+
+def test_listing_memories_loads_no_model_library() -> None:
+    """`memchat memories list` must start fast: the CLI imports transformers only on demand."""
+    code = CHECK.format(module="tui.cli", forbidden={"transformers", "textual"})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

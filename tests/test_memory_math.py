@@ -1,0 +1,94 @@
+"""The memory math against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
+from agent.memory.read import (
+    attention_weights,
+    multi_hop_read,
+    next_query,
+    read_vector,
+    top_k,
+    usage_update,
+)
+
+
+def test_attention_weights_by_hand() -> None:
+    q = torch.tensor([1.0, 0.0])
+    keys = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    scores, weights = attention_weights(q, keys, tau=0.5)
+    # s = [1, 0, 0.6] / 0.5 = [2, 0, 1.2]
+    assert scores.tolist() == pytest.approx([2.0, 0.0, 1.2])
+    z = math.exp(2) + math.exp(0) + math.exp(1.2)  # 11.7092
+    expected = [math.exp(2) / z, 1 / z, math.exp(1.2) / z]  # [0.6311, 0.0854, 0.2835]
+    assert weights.tolist() == pytest.approx(expected, abs=1e-6)
+    assert float(weights.sum()) == pytest.approx(1.0)
+
+
+def test_read_vector_is_weighted_sum_of_values() -> None:
+    weights = torch.tensor([0.5, 0.25, 0.25])
+    values = torch.tensor([[2.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
+    # 0.5*[2,0] + 0.25*[0,4] + 0.25*[4,4] = [2, 2]
+    assert read_vector(weights, values).tolist() == pytest.approx([2.0, 2.0])
+
+
+def test_next_query_adds_read_and_normalises() -> None:
+    q = torch.tensor([1.0, 0.0])
+    o = torch.tensor([0.0, 1.0])
+    # normalize([1, 0] + 1.0 * [0, 1]) = [0.7071, 0.7071]
+    assert next_query(q, o, 1.0).tolist() == pytest.approx([2**-0.5, 2**-0.5])
+
+
+def test_second_hop_finds_what_the_first_points_to() -> None:
+    # Memory 0: key "sister?" -> value pointing at "Alice"; memory 1: key "Alice" -> "Lyon".
+    keys = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    values = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    hops = multi_hop_read(torch.tensor([1.0, 0.0, 0.0]), keys, values, tau=0.1, hops=2)
+    assert len(hops) == 2
+    assert int(hops[0].weights.argmax()) == 0
+    # after hop 1 the query is normalize(e0 + ~e1): memories 0 and 1 tie for the top
+    second = hops[1].weights
+    assert float(second[1]) == pytest.approx(float(second[0]), rel=1e-3)
+    assert float(second[1]) > 10 * float(second[2])
+
+
+def test_top_k_and_usage() -> None:
+    weights = torch.tensor([0.1, 0.6, 0.3])
+    values, rows = top_k(weights, 2)
+    assert rows.tolist() == [1, 2]
+    assert values.tolist() == pytest.approx([0.6, 0.3])
+    assert top_k(weights, 10)[1].tolist() == [1, 2, 0]
+    # u + w - u*w: 0.5 + 0.2 - 0.1 = 0.6; a write (w=1) sets usage to 1
+    assert usage_update(torch.tensor(0.5), torch.tensor(0.2)).item() == pytest.approx(0.6)
+    assert usage_update(torch.tensor(0.3), torch.tensor(1.0)).item() == pytest.approx(1.0)
+
+
+def test_key_cache_put_remove_grow() -> None:
+    cache = KeyCache(dim=2, capacity=2)
+    for i in range(5):  # grows past its capacity twice
+        cache.put(10 + i, "turn", torch.tensor([float(i), 0.0]), torch.tensor([0.0, float(i)]))
+    assert len(cache) == 5
+    cache.remove(11)  # the last row (id 14) moves into row 1
+    assert cache.ids == [10, 14, 12, 13]
+    assert cache.row(14) == 1
+    assert cache.keys[1].tolist() == [4.0, 0.0]
+    cache.put(12, "fact", torch.tensor([9.0, 9.0]), torch.tensor([1.0, 1.0]))  # overwrite
+    assert cache.kind(cache.row(12)) == "fact"
+    assert cache.keys[cache.row(12)].tolist() == [9.0, 9.0]
+    cache.remove(999)  # unknown: nothing happens
+    assert len(cache) == 4
+
+
+def test_blobs_round_trip_and_from_rows() -> None:
+    vec = torch.tensor([0.25, -1.5, 3.0])
+    blob = vector_to_blob(vec)
+    assert len(blob) == 12 and blob[:4] == b"\x00\x00\x80>"  # 0.25 little-endian float32
+    assert blob_to_vector(blob).tolist() == vec.tolist()
+    cache = KeyCache.from_rows(3, [(7, "note", blob, blob), (9, "turn", blob, vector_to_blob(-vec))])
+    assert cache.ids == [7, 9]
+    assert cache.values[1].tolist() == (-vec).tolist()

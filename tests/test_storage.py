@@ -1,0 +1,107 @@
+"""Storage: migrations from an empty database, pragmas, round trips, bad paths, isolation."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from storage import repo
+from storage.db import StorageError, make_engine, session_factory
+from storage.models import Memory
+
+
+def _memory(profile_id: int, kind: str = "fact", slot: str | None = None, key: str = "k") -> Memory:
+    return Memory(profile_id=profile_id, kind=kind, slot=slot, key_text=key, value_text="v",
+                  key_emb=b"\x00" * 8, value_emb=b"\x01" * 8)
+
+
+def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    tables = set(inspect(engine).get_table_names())
+    assert {"profiles", "sessions", "turns", "memories", "memory_events", "turn_reads",
+            "alembic_version"} <= tables
+    with engine.connect() as c:
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert c.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    assert (tmp_path / "new.db").stat().st_mode & 0o777 == 0o600
+    make_engine(f"sqlite:///{tmp_path / 'new.db'}")  # a second start migrates nothing
+
+
+def test_memory_round_trip_and_links(tmp_path: Path) -> None:
+    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'm.db'}"))
+    with sessions() as s, s.begin():
+        pid = repo.create_profile(s, "alice").id
+        first = repo.add_memory(s, _memory(pid, "turn", key="one"))
+        second = repo.add_memory(s, _memory(pid, "turn", key="two"))
+        fact = repo.add_memory(s, _memory(pid, "fact", slot="diet"))
+        ids = (first.id, second.id, fact.id)
+    with sessions() as s:
+        one, two, fact = (repo.get_memory(s, pid, i) for i in ids)
+        assert (one.next_id, two.prev_id) == (two.id, one.id)
+        assert fact.prev_id is None and fact.key_emb == b"\x00" * 8
+        assert repo.find_by_slot(s, pid, "diet").id == fact.id
+        assert [e.action for e in repo.memory_history(s, pid, fact.id)] == ["add"]
+    with sessions() as s, s.begin():  # forgetting the head of the chain splices it
+        repo.remove_memory(s, repo.get_memory(s, pid, ids[0]))
+    with sessions() as s:
+        assert repo.get_memory(s, pid, ids[1]).prev_id is None
+        assert [e.action for e in repo.memory_history(s, pid, ids[0])] == ["add", "forget"]
+
+
+def test_slot_is_unique_per_profile(tmp_path: Path) -> None:
+    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'u.db'}"))
+    with sessions() as s, s.begin():
+        a, b = repo.create_profile(s, "a").id, repo.create_profile(s, "b").id
+        repo.add_memory(s, _memory(a, slot="diet"))
+        repo.add_memory(s, _memory(b, slot="diet"))  # another profile: fine
+    with pytest.raises(Exception, match="UNIQUE"), sessions() as s, s.begin():
+        repo.add_memory(s, _memory(a, slot="diet"))
+
+
+def test_reset_touches_only_one_profile(tmp_path: Path) -> None:
+    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'r.db'}"))
+    with sessions() as s, s.begin():
+        for name in ("alice", "bob"):
+            pid = repo.create_profile(s, name).id
+            session = repo.start_session(s, pid)
+            turn = repo.add_turn(s, pid, session.id, "user", f"hi from {name}")
+            memory = repo.add_memory(s, _memory(pid, "turn"), turn_id=turn.id)
+            repo.record_reads(s, turn.id, [(memory.id, 0, 0, 1.0, 2.0)])
+    with sessions() as s, s.begin():
+        repo.reset_profile(s, repo.get_profile(s, "alice").id)
+    with sessions() as s:
+        counts = {r.profile.name: (r.memories, r.turns) for r in repo.list_profiles(s)}
+        assert counts == {"alice": (0, 0), "bob": (1, 1)}
+        bob = repo.get_profile(s, "bob").id
+        assert len(repo.memory_history(s, bob, repo.list_memories(s, bob)[0].id)) == 1
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not a database, just some text\n" * 100)
+    with pytest.raises(StorageError, match="not a database"):
+        make_engine(f"sqlite:///{path}")
+    assert path.read_bytes().startswith(b"this is not")  # untouched
+
+
+def test_unwritable_and_directory_paths(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="directory"):
+        make_engine(f"sqlite:///{tmp_path}")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot create database"):
+        make_engine(f"sqlite:///{blocker / 'sub' / 'memchat.db'}")
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    make_engine(f"sqlite:///{path}")
+    with sqlite3.connect(path) as c:
+        c.execute("update alembic_version set version_num = '9999'")
+    with pytest.raises(StorageError, match="newer memchat"):
+        make_engine(f"sqlite:///{path}")

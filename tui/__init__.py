@@ -1,0 +1,1 @@
+"""The Textual UI and the command-line entry point. Imports `agent` and `storage` records."""

@@ -1,0 +1,121 @@
+"""The `memchat` command line (DESIGN section 6). Exit 0 on success, 1 on a runtime failure,
+2 on bad usage; errors are one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agent.bootstrap import build_agent
+from agent.core import Agent
+from agent.errors import MemchatError, UsageError
+from agent.settings import load_settings
+from storage.db import StorageError
+from tui import commands
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _memory_commands(sub: argparse._SubParsersAction) -> None:
+    memories = sub.add_parser("memories", help="list, search, add and manage memories")
+    msub = memories.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = msub.add_parser("list", help="the active profile's memories")
+    p.add_argument("--kind", choices=["turn", "preference", "fact", "note"])
+    p.add_argument("--json", action="store_true")
+    p = msub.add_parser("search", help="an attention read without generation")
+    p.add_argument("query")
+    p.add_argument("--k", type=_positive, help="results to show (default: setting read_k)")
+    p.add_argument("--hops", type=_positive, help="read hops (default: setting hops)")
+    p.add_argument("--json", action="store_true")
+    p = msub.add_parser("add", help="add a memory (the same key updates it)")
+    p.add_argument("--key", required=True)
+    p.add_argument("--value", required=True)
+    p.add_argument("--kind", default="fact", choices=["fact", "preference", "note"])
+    p.add_argument("--json", action="store_true")
+    for name, text in [("show", "one memory with its history and reads"),
+                       ("history", "every change of a memory, also after it was forgotten"),
+                       ("forget", "delete a memory (its history is kept)"),
+                       ("pin", "never free this memory"), ("unpin", "allow freeing again")]:
+        p = msub.add_parser(name, help=text)
+        p.add_argument("id", type=_positive, metavar="ID")
+        p.add_argument("--json", action="store_true")
+
+
+def _profile_commands(sub: argparse._SubParsersAction) -> None:
+    profiles = sub.add_parser("profiles", help="list, create, reset and delete profiles")
+    psub = profiles.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = psub.add_parser("list", help="profiles with their counts")
+    p.add_argument("--json", action="store_true")
+    p = psub.add_parser("create", help="a new, empty profile")
+    p.add_argument("name")
+    p = psub.add_parser("reset", help="delete a profile's memories and turns; others untouched")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--export", type=Path, metavar="FILE", help="export the profile first")
+    p = psub.add_parser("delete", help="delete a profile and everything in it")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memchat",
+        description="A local, offline chat agent with a persistent, inspectable memory.",
+        epilog="Environment: MEMCHAT_HOME (data folder), MEMCHAT_DB, MEMCHAT_PROFILE, "
+        "MEMCHAT_CACHE (converted models), MEMCHAT_GENERATOR / MEMCHAT_ENCODER (a local "
+        "Hugging Face folder or .gguf file). Settings can also go in $MEMCHAT_HOME/config.toml.",
+    )
+    parser.add_argument("--db", metavar="PATH|URL", help="database file or SQLAlchemy URL")
+    parser.add_argument("--profile", metavar="NAME", help="profile to use (default: default)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("chat", help="chat (line by line until the terminal UI lands)")
+    p = sub.add_parser("ask", help="one turn without the UI (MESSAGE '-' reads stdin)")
+    p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--json", action="store_true")
+    _memory_commands(sub)
+    _profile_commands(sub)
+    p = sub.add_parser("export", help="write profiles to a JSON Lines file")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--all", action="store_true", help="every profile, not just the active one")
+    p = sub.add_parser("import", help="read a JSON Lines export (nothing is written if it is bad)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    return parser
+
+
+def run(args: argparse.Namespace, make_agent: Callable[[], Agent]) -> int:
+    handler = commands.HANDLERS[(args.command or "chat", getattr(args, "action", None))]
+    return handler(args, make_agent)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or bad usage (status 2) already explained by argparse
+        return int(exc.code or 0)
+    try:
+        settings = load_settings(db=args.db, profile=args.profile)
+        return run(args, lambda: build_agent(settings, progress=commands.progress))
+    except UsageError as exc:
+        print(f"memchat: error: {exc}", file=sys.stderr)
+        return 2
+    except (MemchatError, StorageError) as exc:
+        print(f"memchat: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("memchat: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

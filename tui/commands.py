@@ -1,0 +1,242 @@
+"""One handler per command: each builds the agent when it needs it and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from agent.core import Agent
+from agent.errors import MemchatError, UsageError
+from tui import render
+from tui.render import dump
+
+MakeAgent = Callable[[], Agent]
+Handler = Callable[[argparse.Namespace, MakeAgent], int]
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _stdin_text() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not valid UTF-8 (byte {exc.start})") from exc
+
+
+def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    message = _stdin_text() if args.message == "-" else args.message
+    agent = make_agent()
+    stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
+    result = agent.ask(message, on_token=stream, label="cli ask")
+    if args.json:
+        dump(result.as_json())
+        return 0
+    print()
+    lines = ["memory read:", *render.read_lines(result.read)] if result.read else []
+    lines += [f"memory {w.action}: #{w.id} {w.kind} {render.one_line(w.key, 30)} = "
+              f"{render.one_line(w.value, 50)}" for w in result.written if w.kind != "turn"]
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 0
+
+
+def chat(_args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    """A plain line-by-line chat: one line is one message; /quit or end of input stops."""
+    agent = make_agent()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"memchat: profile {agent.profile_name!r}. Type a message; /quit to leave.")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        raw = sys.stdin.buffer.readline()
+        if not raw:
+            return 0
+        try:
+            line = raw.decode("utf-8").rstrip("\n")
+        except UnicodeDecodeError:
+            print("memchat: error: that line is not valid UTF-8; nothing was stored",
+                  file=sys.stderr)
+            continue
+        if line.strip() in ("/quit", "/exit"):
+            return 0
+        if not line.strip():
+            continue
+        try:
+            agent.ask(line, on_token=lambda piece: print(piece, end="", flush=True))
+        except UsageError as exc:
+            print(f"memchat: error: {exc}", file=sys.stderr)
+            continue
+        print()
+
+
+def memories_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    memories = make_agent().list_memories(args.kind)
+    if args.json:
+        dump([render.memory_json(m) for m in memories])
+    else:
+        print("\n".join(render.memory_lines(memories)))
+    return 0
+
+
+def memories_search(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    result = make_agent().search(args.query, args.k, args.hops)
+    if args.json:
+        dump(render.search_json(args.query, result))
+        return 0
+    for number, hop in enumerate(result.hops, start=1):
+        if len(result.hops) > 1:
+            print(f"hop {number}:")
+        print("\n".join(render.read_lines(hop)) or "(no memories)")
+    print(f"({result.elapsed_ms:.1f} ms)")
+    return 0
+
+
+def memories_add(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    written = make_agent().add_memory(args.key, args.value, args.kind)
+    if args.json:
+        dump(written.as_json())
+    else:
+        print(f"{'added' if written.action == 'add' else 'updated'} memory #{written.id}")
+    return 0
+
+
+def memories_show(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    detail = make_agent().show(args.id)
+    if args.json:
+        dump(render.detail_json(detail))
+        return 0
+    m = detail.memory
+    print(f"#{m.id} {m.kind}{' (pinned)' if m.pinned else ''}  usage {m.usage:.3f}")
+    print(f"key:   {m.key_text}\nvalue: {m.value_text}")
+    print(f"created {render.iso(m.created_at)}, updated {render.iso(m.updated_at)}, "
+          f"source turn {m.source_turn_id}")
+    print("history:\n" + "\n".join("  " + line for line in render.event_lines(detail.history)))
+    if detail.reads:
+        print("read by turns:\n" + "\n".join(
+            f"  turn {r.turn_id}: weight {r.weight:.3f} (rank {r.rank + 1})" for r in detail.reads))
+    return 0
+
+
+def memories_history(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    events = make_agent().history(args.id)
+    if args.json:
+        dump([render.event_json(e) for e in events])
+    else:
+        print("\n".join(render.event_lines(events)))
+    return 0
+
+
+def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    memory = make_agent().forget(args.id)
+    if args.json:
+        dump({"id": memory.id, "action": "forget"})
+    else:
+        print(f"forgot memory #{memory.id} ({render.one_line(memory.key_text, 40)})")
+    return 0
+
+
+def _pin(pinned: bool) -> Handler:
+    def handler(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+        memory = make_agent().set_pinned(args.id, pinned)
+        if args.json:
+            dump(render.memory_json(memory))
+        else:
+            print(f"memory #{memory.id} is {'pinned' if pinned else 'unpinned'}")
+        return 0
+    return handler
+
+
+def profiles_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    agent = make_agent()
+    rows = agent.profiles()
+    if args.json:
+        dump([{"name": r.profile.name, "memories": r.memories, "turns": r.turns,
+               "created_at": render.iso(r.profile.created_at),
+               "active": r.profile.name == agent.profile_name} for r in rows])
+        return 0
+    for r in rows:
+        mark = "*" if r.profile.name == agent.profile_name else " "
+        print(f"{mark} {r.profile.name:<24} {r.memories:>7} memories {r.turns:>7} turns")
+    return 0
+
+
+def profiles_create(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    make_agent().create_profile(args.name)
+    print(f"created profile {args.name!r}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; anything but y/yes, or no terminal answer at all, is no."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _counts(agent: Agent, name: str) -> str:
+    for r in agent.profiles():
+        if r.profile.name == name:
+            return f"{r.memories} memories and {r.turns} turns"
+    raise MemchatError(f"unknown profile {name!r}")
+
+
+def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    agent = make_agent()
+    counts = _counts(agent, args.name)
+    if not args.yes and not _confirm(f"Reset profile {args.name!r}: delete its {counts}?"):
+        print("not reset; nothing changed", file=sys.stderr)
+        return 1
+    if args.export:
+        done = agent.export(args.export, name=args.name)
+        print(f"exported {done['memories']} memories to {args.export}")
+    agent.reset_profile(args.name)
+    print(f"reset profile {args.name!r} ({counts} deleted)")
+    return 0
+
+
+def profiles_delete(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    agent = make_agent()
+    counts = _counts(agent, args.name)
+    if not args.yes and not _confirm(f"Delete profile {args.name!r} with its {counts}?"):
+        print("not deleted; nothing changed", file=sys.stderr)
+        return 1
+    agent.delete_profile(args.name)
+    print(f"deleted profile {args.name!r}")
+    return 0
+
+
+def export(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    counts = make_agent().export(args.file, all_profiles=args.all)
+    print(f"exported to {args.file}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+def import_(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    counts = make_agent().import_file(args.file)
+    print(f"imported from {args.file}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("chat", None): chat,
+    ("ask", None): ask,
+    ("memories", "list"): memories_list,
+    ("memories", "search"): memories_search,
+    ("memories", "add"): memories_add,
+    ("memories", "show"): memories_show,
+    ("memories", "history"): memories_history,
+    ("memories", "forget"): memories_forget,
+    ("memories", "pin"): _pin(True),
+    ("memories", "unpin"): _pin(False),
+    ("profiles", "list"): profiles_list,
+    ("profiles", "create"): profiles_create,
+    ("profiles", "reset"): profiles_reset,
+    ("profiles", "delete"): profiles_delete,
+    ("export", None): export,
+    ("import", None): import_,
+}

@@ -1,0 +1,100 @@
+"""Plain-text and JSON renderings of agent results for the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from agent.core import MemoryDetail
+from agent.memory.store import ReadItem, ReadResult
+from storage.models import Memory, MemoryEvent, TurnRead
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def memory_json(m: Memory) -> dict[str, Any]:
+    return {
+        "id": m.id, "kind": m.kind, "key": m.key_text, "value": m.value_text,
+        "usage": round(m.usage, 6), "pinned": m.pinned, "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at), "source_turn_id": m.source_turn_id, "slot": m.slot,
+        "prev_id": m.prev_id, "next_id": m.next_id,
+    }
+
+
+def event_json(e: MemoryEvent) -> dict[str, Any]:
+    return {
+        "id": e.id, "memory_id": e.memory_id, "action": e.action, "old_key": e.old_key,
+        "old_value": e.old_value, "new_key": e.new_key, "new_value": e.new_value,
+        "turn_id": e.turn_id, "at": iso(e.created_at),
+    }
+
+
+def read_json(r: TurnRead) -> dict[str, Any]:
+    return {"turn_id": r.turn_id, "rank": r.rank, "weight": round(r.weight, 6),
+            "score": round(r.score, 6)}
+
+
+def search_json(query: str, result: ReadResult) -> dict[str, Any]:
+    return {
+        "query": query,
+        "results": [i.as_json() for i in result.results],
+        "hops": [{"results": [i.as_json() for i in hop]} for hop in result.hops],
+        "elapsed_ms": round(result.elapsed_ms, 2),
+    }
+
+
+def detail_json(d: MemoryDetail) -> dict[str, Any]:
+    return {**memory_json(d.memory), "history": [event_json(e) for e in d.history],
+            "reads": [read_json(r) for r in d.reads]}
+
+
+def dump(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def one_line(text: str, width: int = 60) -> str:
+    """Text on one line, cut to `width` characters (newlines shown as ⏎)."""
+    flat = text.replace("\n", " ⏎ ")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def bar(weight: float, width: int = 10) -> str:
+    filled = round(max(0.0, min(1.0, weight)) * width)
+    return "█" * filled + "·" * (width - filled)
+
+
+def read_lines(items: list[ReadItem]) -> list[str]:
+    return [
+        f"  {bar(i.weight)} {i.weight:6.3f}  #{i.id:<5} {i.kind:<10} "
+        f"{one_line(i.key, 24)} = {one_line(i.value, 50)}"
+        for i in items
+    ]
+
+
+def memory_lines(memories: list[Memory]) -> list[str]:
+    if not memories:
+        return ["(no memories)"]
+    head = f"{'id':>6}  {'kind':<10} {'pin':<3} {'usage':>5}  {'key':<24} value"
+    rows = [
+        f"{m.id:>6}  {m.kind:<10} {'*' if m.pinned else '':<3} {m.usage:5.2f}  "
+        f"{one_line(m.key_text, 24):<24} {one_line(m.value_text, 60)}"
+        for m in memories
+    ]
+    return [head, *rows]
+
+
+def event_lines(events: list[MemoryEvent]) -> list[str]:
+    lines = []
+    for e in events:
+        change = {
+            "add": f"= {one_line(e.new_value or '')}",
+            "update": f"{one_line(e.old_value or '', 30)} -> {one_line(e.new_value or '', 30)}",
+            "forget": f"(was {one_line(e.old_value or '')})",
+            "free": f"(was {one_line(e.old_value or '')})",
+        }.get(e.action, "")
+        turn = f" (turn {e.turn_id})" if e.turn_id else ""
+        lines.append(f"{iso(e.created_at)}  {e.action:<7} {change}{turn}")
+    return lines
