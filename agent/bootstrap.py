@@ -18,6 +18,7 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
         engine = make_engine(settings.db_url)
     except StorageError as exc:
         raise MemchatError(str(exc)) from exc
+
     def encoder() -> Encoder:
         from agent.models.encoder import load_encoder  # transformers loads only when needed
 

@@ -36,8 +36,9 @@ WRITABLE_KINDS = ("fact", "preference", "note")
 class Models:
     """The encoder and the generator, each loaded on first use."""
 
-    def __init__(self, load_encoder: Callable[[], Encoder],
-                 load_generator: Callable[[], Generator]) -> None:
+    def __init__(
+        self, load_encoder: Callable[[], Encoder], load_generator: Callable[[], Generator]
+    ) -> None:
         self._load_encoder, self._load_generator = load_encoder, load_generator
 
     @cached_property
@@ -47,6 +48,19 @@ class Models:
     @cached_property
     def generator(self) -> Generator:
         return self._load_generator()
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """What `remember` committed for one user message."""
+
+    text: str
+    profile_id: int
+    session_id: int
+    turn_id: int
+    read: ReadResult
+    written: list[Written]
+    timings_ms: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -97,9 +111,9 @@ class Agent:
         st = self.settings
         return self.store.read(profile_id, query, st.read_k, hops or st.hops, st.tau, st.hop_lambda)
 
-    def ask(self, message: str, on_token: Callable[[str], None] | None = None,
-            stop: threading.Event | None = None, label: str = "chat") -> TurnResult:
-        """One turn. The user turn is committed before generation starts."""
+    def remember(self, message: str, label: str = "chat") -> TurnStart:
+        """The memory part of a turn, committed: encode, read, then write the user turn, what it
+        read, its episodic memory and the statements it makes. No generation."""
         text = clean_message(message, self.settings.max_message_chars)
         profile_id = self.profile_id(create=True)
         session_id = self._chat_session(profile_id, label)
@@ -115,37 +129,65 @@ class Agent:
             turn_id = record_user_turn(unit, session_id, text, read)
             written = [write_turn_memory(unit, text, query, turn_id)]
             written += write_statements(unit, text, turn_id, encoder.encode)
-        t_write = elapsed_ms(t0)
+        timings = {"encode": t_encode, "read": t_read, "write": elapsed_ms(t0)}
+        return TurnStart(text, profile_id, session_id, turn_id, read, written, timings)
+
+    def ask(
+        self,
+        message: str,
+        on_token: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
+        label: str = "chat",
+    ) -> TurnResult:
+        """One turn. The user turn is committed before generation starts."""
+        started = time.perf_counter()
+        turn = self.remember(message, label)
         t0 = time.perf_counter()
-        prompt = self.prompt(profile_id, read, text, turn_id)
-        reply = generate(self.models.generator, prompt.messages, self.settings.max_new_tokens,
-                         on_token, stop)
+        prompt = self.prompt(turn.profile_id, turn.read, turn.text, turn.turn_id)
+        reply = generate(
+            self.models.generator, prompt.messages, self.settings.max_new_tokens, on_token, stop
+        )
         t_generate = elapsed_ms(t0)
         stopped = bool(stop is not None and stop.is_set())
         t0 = time.perf_counter()
         with self.sessions() as s, s.begin():
-            reply_turn = repo.add_turn(s, profile_id, session_id, "assistant", reply)
+            reply_turn = repo.add_turn(s, turn.profile_id, turn.session_id, "assistant", reply)
             reply_turn.status = "stopped" if stopped else "complete"
             reply_turn_id = reply_turn.id
-        t_write += elapsed_ms(t0)
-        timings = {"encode": t_encode, "read": t_read, "generate": t_generate, "write": t_write,
-                   "total": elapsed_ms(started)}
-        return TurnResult(reply, read.results, read.hops, written, timings, stopped, turn_id,
-                          reply_turn_id, prompt.tokens)
+        timings = {**turn.timings_ms, "generate": t_generate}
+        timings["write"] += elapsed_ms(t0)
+        timings["total"] = elapsed_ms(started)
+        return TurnResult(
+            reply,
+            turn.read.results,
+            turn.read.hops,
+            turn.written,
+            timings,
+            stopped,
+            turn.turn_id,
+            reply_turn_id,
+            prompt.tokens,
+        )
 
     def prompt(self, profile_id: int, read: ReadResult, message: str, turn_id: int) -> Prompt:
         """Preferences, the read memories and the recent turns before this one, as a prompt."""
         st = self.settings
         with self.sessions() as s:
-            prefs = [(m.key_text, m.value_text)
-                     for m in repo.list_memories(s, profile_id, "preference")]
+            prefs = [
+                (m.key_text, m.value_text) for m in repo.list_memories(s, profile_id, "preference")
+            ]
             turns = repo.recent_turns(s, profile_id, st.recent_turns + 1)
-        recent = [(t.role, t.text) for t in turns if t.id != turn_id][-st.recent_turns:]
+        recent = [(t.role, t.text) for t in turns if t.id != turn_id][-st.recent_turns :]
         generator = self.models.generator
         return build_prompt(
-            preferences=prefs, read=read.results, recent=recent, message=message,
-            count_tokens=generator.count_tokens, memory_budget=st.memory_token_budget,
-            context_tokens=generator.context_tokens, reply_tokens=st.max_new_tokens,
+            preferences=prefs,
+            read=read.results,
+            recent=recent,
+            message=message,
+            count_tokens=generator.count_tokens,
+            memory_budget=st.memory_token_budget,
+            context_tokens=generator.context_tokens,
+            reply_tokens=st.max_new_tokens,
         )
 
     # ------------------------------------------------------------ memories
@@ -153,8 +195,9 @@ class Agent:
     def search(self, query: str, k: int | None = None, hops: int | None = None) -> ReadResult:
         text = clean_message(query, self.settings.max_message_chars, "query")
         st = self.settings
-        return self.store.search(self.profile_id(), text, k or st.read_k, hops or st.hops, st.tau,
-                                 st.hop_lambda)
+        return self.store.search(
+            self.profile_id(), text, k or st.read_k, hops or st.hops, st.tau, st.hop_lambda
+        )
 
     def list_memories(self, kind: str | None = None) -> list[Memory]:
         if kind is not None and kind not in MEMORY_KINDS:
@@ -171,8 +214,15 @@ class Agent:
         profile_id = self.profile_id(create=True)
         key_vec, value_vec = self.store.encoder.encode([address_text(key, value, False), value])
         with self.store.unit(profile_id) as unit:
-            written = write_slot(unit, kind=kind, slot=" ".join(key.casefold().split()), key=key,
-                                 value=value, key_vec=key_vec, value_vec=value_vec)
+            written = write_slot(
+                unit,
+                kind=kind,
+                slot=" ".join(key.casefold().split()),
+                key=key,
+                value=value,
+                key_vec=key_vec,
+                value_vec=value_vec,
+            )
         if written is None:  # already held exactly: report the memory as it is
             with self.sessions() as s:
                 memory = repo.find_by_slot(s, profile_id, " ".join(key.casefold().split()))
@@ -189,8 +239,11 @@ class Agent:
     def show(self, memory_id: int) -> MemoryDetail:
         with self.sessions() as s:
             memory = self._memory(s, self.profile_id(), memory_id)
-            return MemoryDetail(memory, repo.memory_history(s, memory.profile_id, memory_id),
-                                repo.reads_of_memory(s, memory_id))
+            return MemoryDetail(
+                memory,
+                repo.memory_history(s, memory.profile_id, memory_id),
+                repo.reads_of_memory(s, memory_id),
+            )
 
     def history(self, memory_id: int) -> list[MemoryEvent]:
         """The events of a memory, also after it was forgotten."""
@@ -254,7 +307,9 @@ class Agent:
 
     # ------------------------------------------------------------ export / import
 
-    def export(self, path: Path, all_profiles: bool = False, name: str | None = None) -> dict[str, int]:
+    def export(
+        self, path: Path, all_profiles: bool = False, name: str | None = None
+    ) -> dict[str, int]:
         """Write the active profile (or `name`, or every profile) to a JSON Lines file."""
         with self.sessions() as s:
             if all_profiles:

@@ -79,7 +79,8 @@ def build_prompt(
     pref_keys = {(k, v) for k, v in preferences}
     recent_texts = {t for _, t in recent}
     candidates = [
-        i for i in sorted(read, key=lambda i: -i.weight)
+        i
+        for i in sorted(read, key=lambda i: -i.weight)
         if (i.key, i.value) not in pref_keys and i.value not in recent_texts
     ]
     lines = [_memory_line(i) for i in candidates]

@@ -73,7 +73,9 @@ def _coerce(name: str, raw: object, template: object) -> object:
             return float(raw)  # type: ignore[arg-type]
         return str(raw)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"setting {name}={raw!r} is not a valid {type(template).__name__}") from exc
+        raise UsageError(
+            f"setting {name}={raw!r} is not a valid {type(template).__name__}"
+        ) from exc
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:

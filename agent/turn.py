@@ -1,4 +1,4 @@
-"""One chat turn: encode, read, write the user turn (committed), prompt, generate, write the reply."""
+"""Pieces of a chat turn: recording the user turn and its reads, writing memories, generating."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[str]: ...
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int,
+        stop: threading.Event | None = None,
+    ) -> Iterator[str]: ...
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,15 @@ def elapsed_ms(start: float) -> float:
 def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -> int:
     """The user turn and what it read: the weights of each hop, and the DNC usage update."""
     turn = repo.add_turn(unit.session, unit.profile_id, session_id, "user", text)
-    repo.record_reads(unit.session, turn.id, [
-        (item.id, hop, rank, item.weight, item.score)
-        for hop, items in enumerate(read.hops) for rank, item in enumerate(items)
-    ])
+    repo.record_reads(
+        unit.session,
+        turn.id,
+        [
+            (item.id, hop, rank, item.weight, item.score)
+            for hop, items in enumerate(read.hops)
+            for rank, item in enumerate(items)
+        ],
+    )
     touch(unit, read.results)
     return turn.id
 
@@ -75,8 +84,16 @@ def write_statements(
     written = []
     for i, item in enumerate(items):
         retire_slots(unit, conflicting_slots(item))
-        done = write_slot(unit, kind=item.kind, slot=item.slot, key=item.key, value=item.value,
-                          key_vec=vectors[i], value_vec=vectors[n + i], turn_id=turn_id)
+        done = write_slot(
+            unit,
+            kind=item.kind,
+            slot=item.slot,
+            key=item.key,
+            value=item.value,
+            key_vec=vectors[i],
+            value_vec=vectors[n + i],
+            turn_id=turn_id,
+        )
         if done is not None:
             written.append(done)
     return written
@@ -87,8 +104,13 @@ def write_turn_memory(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) ->
     return Written(memory.id, "turn", memory.key_text, memory.value_text, "add")
 
 
-def generate(generator: Generator, messages: list[dict[str, str]], max_new_tokens: int,
-             on_token: Callable[[str], None] | None, stop: threading.Event | None) -> str:
+def generate(
+    generator: Generator,
+    messages: list[dict[str, str]],
+    max_new_tokens: int,
+    on_token: Callable[[str], None] | None,
+    stop: threading.Event | None,
+) -> str:
     """Stream the reply, handing each piece to `on_token`; returns the whole reply."""
     pieces = []
     for piece in generator.stream(messages, max_new_tokens, stop):

@@ -1,4 +1,4 @@
-"""Engine and session factory: SQLite with WAL, foreign keys and a busy timeout; Alembic at start."""
+"""Engine and session factory: SQLite with WAL, foreign keys, busy timeout; Alembic at start."""
 
 from __future__ import annotations
 

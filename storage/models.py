@@ -57,7 +57,9 @@ class ChatSession(Base):
 
     __tablename__ = "sessions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), index=True
+    )
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Free text, e.g. the LoCoMo session's date, or "cli ask".
     label: Mapped[str] = mapped_column(String(200), default="")
@@ -66,8 +68,12 @@ class ChatSession(Base):
 class Turn(Base):
     __tablename__ = "turns"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(String(20))  # user | assistant
     speaker: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
@@ -83,7 +89,9 @@ class Memory(Base):
         Index("ix_memories_profile_kind", "profile_id", "kind"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))  # turn | preference | fact | note
     # What the memory is about, e.g. "diet" or "family:sister"; a new value for the same slot
     # updates this row. NULL for turns and for notes added by hand.
@@ -115,7 +123,9 @@ class MemoryEvent(Base):
 
     __tablename__ = "memory_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), index=True
+    )
     memory_id: Mapped[int] = mapped_column(Integer, index=True)
     action: Mapped[str] = mapped_column(String(20))
     old_key: Mapped[str | None] = mapped_column(Text, nullable=True)

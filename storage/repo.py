@@ -109,7 +109,9 @@ def get_turn(s: Session, profile_id: int, turn_id: int) -> Turn | None:
     return s.scalar(select(Turn).where(Turn.id == turn_id, Turn.profile_id == profile_id))
 
 
-def record_reads(s: Session, turn_id: int, reads: Iterable[tuple[int, int, int, float, float]]) -> None:
+def record_reads(
+    s: Session, turn_id: int, reads: Iterable[tuple[int, int, int, float, float]]
+) -> None:
     """Store (memory_id, hop, rank, weight, score) rows for one turn."""
     s.add_all(
         TurnRead(turn_id=turn_id, memory_id=m, hop=h, rank=r, weight=w, score=sc)
@@ -230,9 +232,13 @@ def remove_memory(s: Session, memory: Memory, action: str = "forget") -> None:
     log_event(s, memory, action, old=old)
     if memory.kind == "turn":
         if memory.prev_id is not None:
-            s.execute(update(Memory).where(Memory.id == memory.prev_id).values(next_id=memory.next_id))
+            s.execute(
+                update(Memory).where(Memory.id == memory.prev_id).values(next_id=memory.next_id)
+            )
         if memory.next_id is not None:
-            s.execute(update(Memory).where(Memory.id == memory.next_id).values(prev_id=memory.prev_id))
+            s.execute(
+                update(Memory).where(Memory.id == memory.next_id).values(prev_id=memory.prev_id)
+            )
     s.delete(memory)
     s.flush()
 

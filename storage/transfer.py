@@ -103,9 +103,15 @@ class _Importer:
     """Inserts rows, keeping ids that are free and remapping the others and their references."""
 
     # column -> table whose id it refers to
-    REFS = {"profile_id": "profiles", "session_id": "sessions", "turn_id": "turns",
-            "source_turn_id": "turns", "memory_id": "memories", "prev_id": "memories",
-            "next_id": "memories"}
+    REFS = {
+        "profile_id": "profiles",
+        "session_id": "sessions",
+        "turn_id": "turns",
+        "source_turn_id": "turns",
+        "memory_id": "memories",
+        "prev_id": "memories",
+        "next_id": "memories",
+    }
 
     def __init__(self, s: Session) -> None:
         self.s = s

@@ -20,3 +20,9 @@ def make_fake_agent(home: Path, profile: str = "default", **settings: object) ->
 @pytest.fixture
 def agent(tmp_path: Path) -> Agent:
     return make_fake_agent(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One converted-model cache for the whole test run: the GGUF is converted once."""
+    return tmp_path_factory.mktemp("model-cache")

@@ -37,8 +37,12 @@ class FakeGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[str]:
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int,
+        stop: threading.Event | None = None,
+    ) -> Iterator[str]:
         self.prompts.append(messages)
         for i, word in enumerate(self.reply.split()[:max_new_tokens]):
             if stop is not None and stop.is_set():

@@ -22,7 +22,10 @@ def test_turn_writes_turn_preferences_and_reads(agent: Agent) -> None:
     first = agent.ask("My name is Sam and I am vegetarian.")
     assert first.reply == "Sure, here is a fine answer."
     assert [(w.kind, w.action) for w in first.written] == [
-        ("turn", "add"), ("preference", "add"), ("preference", "add")]
+        ("turn", "add"),
+        ("preference", "add"),
+        ("preference", "add"),
+    ]
     assert kinds(agent) == {"name": "Sam", "diet": "vegetarian"}
     second = agent.ask("What should I cook for dinner tonight?")
     assert {i.kind for i in second.read} >= {"preference", "turn"}
@@ -53,7 +56,9 @@ def test_new_value_updates_the_slot_and_logs_the_old(agent: Agent) -> None:
     assert [(w.key, w.value, w.action) for w in update] == [("diet", "pescatarian", "update")]
     events = agent.history(update[0].id)
     assert [(e.action, e.old_value, e.new_value) for e in events] == [
-        ("add", None, "vegetarian"), ("update", "vegetarian", "pescatarian")]
+        ("add", None, "vegetarian"),
+        ("update", "vegetarian", "pescatarian"),
+    ]
     assert len([m for m in agent.list_memories("preference") if m.key_text == "diet"]) == 1
 
 
@@ -89,10 +94,16 @@ def test_stop_keeps_what_was_said(agent: Agent) -> None:
         assert (reply.text, reply.status) == ("Sure, here", "stopped")
 
 
-@pytest.mark.parametrize(("message", "error"), [
-    ("", "empty"), ("   \n\t ", "empty"), ("\x00\x01\x1b[31m", "empty"),
-    ("x" * 300_000, "limit"), ("bad \udcff byte", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("\x00\x01\x1b[31m", "empty"),
+        ("x" * 300_000, "limit"),
+        ("bad \udcff byte", "UTF-8"),
+    ],
+)
 def test_bad_messages_write_nothing(agent: Agent, message: str, error: str) -> None:
     with pytest.raises(UsageError, match=error):
         agent.ask(message)
@@ -107,9 +118,11 @@ def test_control_characters_are_removed_markup_kept(agent: Agent) -> None:
 
 
 def test_search_add_pin_forget(agent: Agent) -> None:
-    movies = {"godfather": "crime film starring Marlon Brando",
-              "star wars": "science fiction film starring Harrison Ford",
-              "titanic": "romance film starring Leonardo DiCaprio"}
+    movies = {
+        "godfather": "crime film starring Marlon Brando",
+        "star wars": "science fiction film starring Harrison Ford",
+        "titanic": "romance film starring Leonardo DiCaprio",
+    }
     ids = {k: agent.add_memory(k, v).id for k, v in movies.items()}
     again = agent.add_memory("Star  Wars", "space opera")  # same key, other spelling: update
     assert (again.id, again.action) == (ids["star wars"], "update")
@@ -146,12 +159,30 @@ def test_profiles_are_isolated(tmp_path: Path) -> None:
 def _snapshot(agent: Agent) -> list[tuple]:
     with agent.sessions() as s:
         return [
-            [(m.id, m.kind, m.slot, m.key_text, m.value_text, m.key_emb, m.value_emb, m.usage,
-              m.pinned, m.created_at, m.updated_at, m.source_turn_id, m.prev_id, m.next_id)
-             for m in s.scalars(select(Memory).order_by(Memory.id))],
+            [
+                (
+                    m.id,
+                    m.kind,
+                    m.slot,
+                    m.key_text,
+                    m.value_text,
+                    m.key_emb,
+                    m.value_emb,
+                    m.usage,
+                    m.pinned,
+                    m.created_at,
+                    m.updated_at,
+                    m.source_turn_id,
+                    m.prev_id,
+                    m.next_id,
+                )
+                for m in s.scalars(select(Memory).order_by(Memory.id))
+            ],
             [(t.id, t.role, t.text, t.status, t.created_at) for t in s.scalars(select(Turn))],
-            [(e.memory_id, e.action, e.old_value, e.new_value, e.turn_id, e.created_at)
-             for e in s.scalars(select(MemoryEvent).order_by(MemoryEvent.id))],
+            [
+                (e.memory_id, e.action, e.old_value, e.new_value, e.turn_id, e.created_at)
+                for e in s.scalars(select(MemoryEvent).order_by(MemoryEvent.id))
+            ],
             [(r.turn_id, r.memory_id, r.weight) for r in s.scalars(select(TurnRead))],
         ]
 

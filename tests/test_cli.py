@@ -39,7 +39,9 @@ def test_ask_json_contract(run) -> None:
     assert set(data) >= {"reply", "read", "written", "timings_ms"}
     assert set(data["timings_ms"]) == {"encode", "read", "generate", "write", "total"}
     assert {(w["kind"], w["key"], w["value"], w["action"]) for w in data["written"]} >= {
-        ("preference", "name", "Sam", "add"), ("preference", "diet", "vegetarian", "add")}
+        ("preference", "name", "Sam", "add"),
+        ("preference", "diet", "vegetarian", "add"),
+    }
     code, out, _ = run("ask", "What should I cook?", "--json")
     read = json.loads(out)["read"]
     assert read and set(read[0]) == {"id", "kind", "key", "value", "weight", "score"}
@@ -50,8 +52,17 @@ def test_memories_list_search_show_history(run) -> None:
     run("ask", "I'm vegan now")
     code, out, _ = run("memories", "list", "--json")
     memories = json.loads(out)
-    assert {"id", "kind", "key", "value", "usage", "pinned", "created_at", "updated_at",
-            "source_turn_id"} <= set(memories[0])
+    assert {
+        "id",
+        "kind",
+        "key",
+        "value",
+        "usage",
+        "pinned",
+        "created_at",
+        "updated_at",
+        "source_turn_id",
+    } <= set(memories[0])
     diet = next(m for m in memories if m["key"] == "diet")
     assert diet["value"] == "vegan"
     code, out, _ = run("memories", "list", "--kind", "preference", "--json")
@@ -64,7 +75,9 @@ def test_memories_list_search_show_history(run) -> None:
     assert weights == sorted(weights, reverse=True)
     code, out, _ = run("memories", "history", str(diet["id"]), "--json")
     assert [(e["action"], e["old_value"], e["new_value"]) for e in json.loads(out)] == [
-        ("add", None, "vegetarian"), ("update", "vegetarian", "vegan")]
+        ("add", None, "vegetarian"),
+        ("update", "vegetarian", "vegan"),
+    ]
     code, out, _ = run("memories", "show", str(diet["id"]))
     assert code == 0 and "vegetarian -> vegan" in out
     code, out, _ = run("memories", "pin", str(diet["id"]))
@@ -82,16 +95,19 @@ def test_add_json(run) -> None:
     assert json.loads(out)["action"] == "update"
 
 
-@pytest.mark.parametrize(("argv", "status", "message"), [
-    (["ask", ""], 2, "message is empty"),
-    (["ask", "\x01\x02"], 2, "message is empty"),
-    (["memories", "show", "999"], 1, "no memory 999"),
-    (["memories", "show", "abc"], 2, "not a whole number"),
-    (["--profile", "nobody", "memories", "list"], 1, "unknown profile 'nobody'"),
-    (["profiles", "reset", "nobody", "--yes"], 1, "unknown profile"),
-    (["memories", "add", "--key", "k", "--value", " "], 2, "value is empty"),
-    (["import", "/nonexistent/file.jsonl"], 1, "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["ask", ""], 2, "message is empty"),
+        (["ask", "\x01\x02"], 2, "message is empty"),
+        (["memories", "show", "999"], 1, "no memory 999"),
+        (["memories", "show", "abc"], 2, "not a whole number"),
+        (["--profile", "nobody", "memories", "list"], 1, "unknown profile 'nobody'"),
+        (["profiles", "reset", "nobody", "--yes"], 1, "unknown profile"),
+        (["memories", "add", "--key", "k", "--value", " "], 2, "value is empty"),
+        (["import", "/nonexistent/file.jsonl"], 1, "cannot read"),
+    ],
+)
 def test_errors_are_one_line_with_status(run, argv: list[str], status: int, message: str) -> None:
     code, _, err = run(*argv)
     assert code == status

@@ -27,8 +27,12 @@ print(sorted(loaded & {forbidden!r}))
     ],
 )
 def test_import_layers(module: str, forbidden: set[str]) -> None:
-    out = subprocess.run([sys.executable, "-c", CHECK.format(module=module, forbidden=forbidden)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK.format(module=module, forbidden=forbidden)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[]", f"{module} loaded {out.stdout.strip()}"
 
 

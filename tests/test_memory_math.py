@@ -89,6 +89,8 @@ def test_blobs_round_trip_and_from_rows() -> None:
     blob = vector_to_blob(vec)
     assert len(blob) == 12 and blob[:4] == b"\x00\x00\x80>"  # 0.25 little-endian float32
     assert blob_to_vector(blob).tolist() == vec.tolist()
-    cache = KeyCache.from_rows(3, [(7, "note", blob, blob), (9, "turn", blob, vector_to_blob(-vec))])
+    cache = KeyCache.from_rows(
+        3, [(7, "note", blob, blob), (9, "turn", blob, vector_to_blob(-vec))]
+    )
     assert cache.ids == [7, 9]
     assert cache.values[1].tolist() == (-vec).tolist()

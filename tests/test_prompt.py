@@ -37,9 +37,13 @@ def test_prompt_order_and_budget() -> None:
     ]
     prompt = build_prompt(
         preferences=[("diet", "vegetarian"), ("key4", "already a preference")],
-        read=read, recent=[("user", "hello"), ("assistant", "hi there")],
-        message="What should I cook?", count_tokens=words, memory_budget=40,
-        context_tokens=2048, reply_tokens=100,
+        read=read,
+        recent=[("user", "hello"), ("assistant", "hi there")],
+        message="What should I cook?",
+        count_tokens=words,
+        memory_budget=40,
+        context_tokens=2048,
+        reply_tokens=100,
     )
     system = prompt.messages[0]["content"]
     assert "- diet: vegetarian" in system  # preferences always
@@ -50,8 +54,15 @@ def test_prompt_order_and_budget() -> None:
 
 
 def test_huge_message_is_cut_to_the_context() -> None:
-    prompt = build_prompt(preferences=[], read=[], recent=[], message="word " * 10_000,
-                          count_tokens=words, memory_budget=100, context_tokens=1000,
-                          reply_tokens=200)
+    prompt = build_prompt(
+        preferences=[],
+        read=[],
+        recent=[],
+        message="word " * 10_000,
+        count_tokens=words,
+        memory_budget=100,
+        context_tokens=1000,
+        reply_tokens=200,
+    )
     assert prompt.tokens <= 1000 - 200
     assert prompt.messages[-1]["content"].endswith("[…cut]")

@@ -14,15 +14,29 @@ from storage.models import Memory
 
 
 def _memory(profile_id: int, kind: str = "fact", slot: str | None = None, key: str = "k") -> Memory:
-    return Memory(profile_id=profile_id, kind=kind, slot=slot, key_text=key, value_text="v",
-                  key_emb=b"\x00" * 8, value_emb=b"\x01" * 8)
+    return Memory(
+        profile_id=profile_id,
+        kind=kind,
+        slot=slot,
+        key_text=key,
+        value_text="v",
+        key_emb=b"\x00" * 8,
+        value_emb=b"\x01" * 8,
+    )
 
 
 def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
     tables = set(inspect(engine).get_table_names())
-    assert {"profiles", "sessions", "turns", "memories", "memory_events", "turn_reads",
-            "alembic_version"} <= tables
+    assert {
+        "profiles",
+        "sessions",
+        "turns",
+        "memories",
+        "memory_events",
+        "turn_reads",
+        "alembic_version",
+    } <= tables
     with engine.connect() as c:
         assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -42,10 +42,13 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--value", required=True)
     p.add_argument("--kind", default="fact", choices=["fact", "preference", "note"])
     p.add_argument("--json", action="store_true")
-    for name, text in [("show", "one memory with its history and reads"),
-                       ("history", "every change of a memory, also after it was forgotten"),
-                       ("forget", "delete a memory (its history is kept)"),
-                       ("pin", "never free this memory"), ("unpin", "allow freeing again")]:
+    for name, text in [
+        ("show", "one memory with its history and reads"),
+        ("history", "every change of a memory, also after it was forgotten"),
+        ("forget", "delete a memory (its history is kept)"),
+        ("pin", "never free this memory"),
+        ("unpin", "allow freeing again"),
+    ]:
         p = msub.add_parser(name, help=text)
         p.add_argument("id", type=_positive, metavar="ID")
         p.add_argument("--json", action="store_true")

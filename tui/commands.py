@@ -37,8 +37,12 @@ def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         return 0
     print()
     lines = ["memory read:", *render.read_lines(result.read)] if result.read else []
-    lines += [f"memory {w.action}: #{w.id} {w.kind} {render.one_line(w.key, 30)} = "
-              f"{render.one_line(w.value, 50)}" for w in result.written if w.kind != "turn"]
+    lines += [
+        f"memory {w.action}: #{w.id} {w.kind} {render.one_line(w.key, 30)} = "
+        f"{render.one_line(w.value, 50)}"
+        for w in result.written
+        if w.kind != "turn"
+    ]
     for line in lines:
         print(line, file=sys.stderr)
     return 0
@@ -59,8 +63,9 @@ def chat(_args: argparse.Namespace, make_agent: MakeAgent) -> int:
         try:
             line = raw.decode("utf-8").rstrip("\n")
         except UnicodeDecodeError:
-            print("memchat: error: that line is not valid UTF-8; nothing was stored",
-                  file=sys.stderr)
+            print(
+                "memchat: error: that line is not valid UTF-8; nothing was stored", file=sys.stderr
+            )
             continue
         if line.strip() in ("/quit", "/exit"):
             return 0
@@ -113,12 +118,19 @@ def memories_show(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     m = detail.memory
     print(f"#{m.id} {m.kind}{' (pinned)' if m.pinned else ''}  usage {m.usage:.3f}")
     print(f"key:   {m.key_text}\nvalue: {m.value_text}")
-    print(f"created {render.iso(m.created_at)}, updated {render.iso(m.updated_at)}, "
-          f"source turn {m.source_turn_id}")
+    print(
+        f"created {render.iso(m.created_at)}, updated {render.iso(m.updated_at)}, "
+        f"source turn {m.source_turn_id}"
+    )
     print("history:\n" + "\n".join("  " + line for line in render.event_lines(detail.history)))
     if detail.reads:
-        print("read by turns:\n" + "\n".join(
-            f"  turn {r.turn_id}: weight {r.weight:.3f} (rank {r.rank + 1})" for r in detail.reads))
+        print(
+            "read by turns:\n"
+            + "\n".join(
+                f"  turn {r.turn_id}: weight {r.weight:.3f} (rank {r.rank + 1})"
+                for r in detail.reads
+            )
+        )
     return 0
 
 
@@ -148,6 +160,7 @@ def _pin(pinned: bool) -> Handler:
         else:
             print(f"memory #{memory.id} is {'pinned' if pinned else 'unpinned'}")
         return 0
+
     return handler
 
 
@@ -155,9 +168,18 @@ def profiles_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     agent = make_agent()
     rows = agent.profiles()
     if args.json:
-        dump([{"name": r.profile.name, "memories": r.memories, "turns": r.turns,
-               "created_at": render.iso(r.profile.created_at),
-               "active": r.profile.name == agent.profile_name} for r in rows])
+        dump(
+            [
+                {
+                    "name": r.profile.name,
+                    "memories": r.memories,
+                    "turns": r.turns,
+                    "created_at": render.iso(r.profile.created_at),
+                    "active": r.profile.name == agent.profile_name,
+                }
+                for r in rows
+            ]
+        )
         return 0
     for r in rows:
         mark = "*" if r.profile.name == agent.profile_name else " "

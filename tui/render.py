@@ -17,24 +17,42 @@ def iso(value: Any) -> str | None:
 
 def memory_json(m: Memory) -> dict[str, Any]:
     return {
-        "id": m.id, "kind": m.kind, "key": m.key_text, "value": m.value_text,
-        "usage": round(m.usage, 6), "pinned": m.pinned, "created_at": iso(m.created_at),
-        "updated_at": iso(m.updated_at), "source_turn_id": m.source_turn_id, "slot": m.slot,
-        "prev_id": m.prev_id, "next_id": m.next_id,
+        "id": m.id,
+        "kind": m.kind,
+        "key": m.key_text,
+        "value": m.value_text,
+        "usage": round(m.usage, 6),
+        "pinned": m.pinned,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+        "source_turn_id": m.source_turn_id,
+        "slot": m.slot,
+        "prev_id": m.prev_id,
+        "next_id": m.next_id,
     }
 
 
 def event_json(e: MemoryEvent) -> dict[str, Any]:
     return {
-        "id": e.id, "memory_id": e.memory_id, "action": e.action, "old_key": e.old_key,
-        "old_value": e.old_value, "new_key": e.new_key, "new_value": e.new_value,
-        "turn_id": e.turn_id, "at": iso(e.created_at),
+        "id": e.id,
+        "memory_id": e.memory_id,
+        "action": e.action,
+        "old_key": e.old_key,
+        "old_value": e.old_value,
+        "new_key": e.new_key,
+        "new_value": e.new_value,
+        "turn_id": e.turn_id,
+        "at": iso(e.created_at),
     }
 
 
 def read_json(r: TurnRead) -> dict[str, Any]:
-    return {"turn_id": r.turn_id, "rank": r.rank, "weight": round(r.weight, 6),
-            "score": round(r.score, 6)}
+    return {
+        "turn_id": r.turn_id,
+        "rank": r.rank,
+        "weight": round(r.weight, 6),
+        "score": round(r.score, 6),
+    }
 
 
 def search_json(query: str, result: ReadResult) -> dict[str, Any]:
@@ -47,8 +65,11 @@ def search_json(query: str, result: ReadResult) -> dict[str, Any]:
 
 
 def detail_json(d: MemoryDetail) -> dict[str, Any]:
-    return {**memory_json(d.memory), "history": [event_json(e) for e in d.history],
-            "reads": [read_json(r) for r in d.reads]}
+    return {
+        **memory_json(d.memory),
+        "history": [event_json(e) for e in d.history],
+        "reads": [read_json(r) for r in d.reads],
+    }
 
 
 def dump(data: Any) -> None:

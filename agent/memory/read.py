@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import torch
 
 
-def attention_weights(query: torch.Tensor, keys: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+def attention_weights(
+    query: torch.Tensor, keys: torch.Tensor, tau: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores and weights of one read.
 
         s_i     = (q . k_i) / tau          (cosine: q and k_i are unit vectors)

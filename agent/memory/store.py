@@ -39,8 +39,14 @@ class ReadItem:
     score: float
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "key": self.key, "value": self.value,
-                "weight": round(self.weight, 6), "score": round(self.score, 6)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "key": self.key,
+            "value": self.value,
+            "weight": round(self.weight, 6),
+            "score": round(self.score, 6),
+        }
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,13 @@ class Written:
     action: str  # add | update
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "key": self.key, "value": self.value,
-                "action": self.action}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "key": self.key,
+            "value": self.value,
+            "action": self.action,
+        }
 
 
 @dataclass
@@ -79,11 +90,24 @@ class Unit:
         self.puts.append(memory)
         return memory
 
-    def update(self, memory: Memory, key: str, value: str, key_vec: torch.Tensor,
-               value_vec: torch.Tensor, turn_id: int | None = None) -> None:
-        repo.update_memory(self.session, memory, key_text=key, value_text=value,
-                           key_emb=vector_to_blob(key_vec), value_emb=vector_to_blob(value_vec),
-                           turn_id=turn_id)
+    def update(
+        self,
+        memory: Memory,
+        key: str,
+        value: str,
+        key_vec: torch.Tensor,
+        value_vec: torch.Tensor,
+        turn_id: int | None = None,
+    ) -> None:
+        repo.update_memory(
+            self.session,
+            memory,
+            key_text=key,
+            value_text=value,
+            key_emb=vector_to_blob(key_vec),
+            value_emb=vector_to_blob(value_vec),
+            turn_id=turn_id,
+        )
         memory.usage = 1.0  # a write with weight 1: u + 1 - u = 1
         self.puts.append(memory)
 
@@ -136,8 +160,15 @@ class MemoryStore:
 
     # ------------------------------------------------------------ read
 
-    def read(self, profile_id: int, query: torch.Tensor, k: int, hops: int = 1,
-             tau: float = 0.05, hop_lambda: float = 1.0) -> ReadResult:
+    def read(
+        self,
+        profile_id: int,
+        query: torch.Tensor,
+        k: int,
+        hops: int = 1,
+        tau: float = 0.05,
+        hop_lambda: float = 1.0,
+    ) -> ReadResult:
         """Attention read over the profile's memories (query vector given, already encoded)."""
         started = time.perf_counter()
         cache = self.cache(profile_id)
@@ -156,16 +187,27 @@ class MemoryStore:
     @staticmethod
     def _top(cache: KeyCache, hop: Hop, k: int) -> list[tuple[int, float, float]]:
         weights, rows = top_k(hop.weights, k)
-        return [(int(r), float(w), float(hop.scores[r])) for w, r in zip(weights, rows, strict=True)]
+        return [
+            (int(r), float(w), float(hop.scores[r])) for w, r in zip(weights, rows, strict=True)
+        ]
 
-    def _texts(self, profile_id: int, rows: set[int], cache: KeyCache) -> dict[int, tuple[str, str]]:
+    def _texts(
+        self, profile_id: int, rows: set[int], cache: KeyCache
+    ) -> dict[int, tuple[str, str]]:
         ids = [cache.ids[r] for r in rows]
         with self.sessions() as s:
             found = repo.get_memories(s, profile_id, ids)
         return {i: (m.key_text, m.value_text) for i, m in found.items()}
 
-    def search(self, profile_id: int, text: str, k: int, hops: int = 1, tau: float = 0.05,
-               hop_lambda: float = 1.0) -> ReadResult:
+    def search(
+        self,
+        profile_id: int,
+        text: str,
+        k: int,
+        hops: int = 1,
+        tau: float = 0.05,
+        hop_lambda: float = 1.0,
+    ) -> ReadResult:
         """Encode `text` and read: a search is a read without generation."""
         started = time.perf_counter()
         query = self.encoder.encode([text])[0]
@@ -179,5 +221,6 @@ def touch(unit: Unit, items: list[ReadItem]) -> None:
     found = repo.get_memories(unit.session, unit.profile_id, [i.id for i in items])
     weight = {i.id: i.weight for i in items}
     for memory_id, memory in found.items():
-        memory.usage = float(usage_update(torch.tensor(memory.usage),
-                                          torch.tensor(weight[memory_id])))
+        memory.usage = float(
+            usage_update(torch.tensor(memory.usage), torch.tensor(weight[memory_id]))
+        )

@@ -34,9 +34,15 @@ def write_slot(
     existing = repo.find_by_slot(unit.session, unit.profile_id, slot)
     if existing is None:
         memory = unit.add(
-            Memory(kind=kind, slot=slot, key_text=key, value_text=value,
-                   key_emb=vector_to_blob(key_vec), value_emb=vector_to_blob(value_vec),
-                   source_turn_id=turn_id),
+            Memory(
+                kind=kind,
+                slot=slot,
+                key_text=key,
+                value_text=value,
+                key_emb=vector_to_blob(key_vec),
+                value_emb=vector_to_blob(value_vec),
+                source_turn_id=turn_id,
+            ),
             turn_id=turn_id,
         )
         return Written(memory.id, kind, key, value, "add")
@@ -51,8 +57,15 @@ def write_turn(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) -> Memory
     """The turn as an episodic memory, linked after the previous turn memory (temporal link)."""
     blob = vector_to_blob(vec)
     return unit.add(
-        Memory(kind="turn", slot=None, key_text=text, value_text=text, key_emb=blob,
-               value_emb=blob, source_turn_id=turn_id),
+        Memory(
+            kind="turn",
+            slot=None,
+            key_text=text,
+            value_text=text,
+            key_emb=blob,
+            value_emb=blob,
+            source_turn_id=turn_id,
+        ),
         turn_id=turn_id,
     )
 

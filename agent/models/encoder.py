@@ -1,0 +1,78 @@
+"""The sentence encoder: all-MiniLM-L6-v2 (384-d) via plain transformers.
+
+Mean pooling over the attention mask, then L2 normalisation, as sentence-transformers does for
+this model, so a dot product of two embeddings is their cosine similarity.
+"""
+
+from __future__ import annotations
+
+# Importing this module runs agent/models/__init__.py first, which sets HF offline mode.
+import torch
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from agent.models.locate import ModelSource, locate_encoder, quiet_loading
+from agent.settings import Settings
+
+MAX_TOKENS = 256
+
+
+class Encoder:
+    """Embeds texts as float32, unit-length vectors of size `dim` (CPU)."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.model = model.float().eval()
+        self.tokenizer = tokenizer
+        self.dim: int = int(model.config.hidden_size)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Encoder:
+        """Locate (and verify) the encoder named by `settings` and load it."""
+        return load_encoder(settings)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Embed `texts`: a float32 tensor of shape (len(texts), dim), rows L2-normalised."""
+        if not texts:
+            return torch.zeros((0, self.dim), dtype=torch.float32)
+        step = max(1, batch_size)
+        with torch.inference_mode():
+            parts = [self._encode_batch(texts[i : i + step]) for i in range(0, len(texts), step)]
+        return torch.cat(parts, dim=0)
+
+    def encode_one(self, text: str) -> torch.Tensor:
+        """Embed one text: a float32 tensor of shape (dim,)."""
+        return self.encode([text])[0]
+
+    def _encode_batch(self, texts: list[str]) -> torch.Tensor:
+        """Tokenise, run the model and pool one batch (call under inference mode)."""
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
+        hidden = self.model(**batch).last_hidden_state
+        return mean_pool(hidden, batch["attention_mask"])
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average `hidden` (b, t, d) over the positions where `mask` (b, t) is 1, then normalise."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    summed = (hidden * weights).sum(dim=1)
+    counts = weights.sum(dim=1).clamp(min=1e-9)
+    pooled = (summed / counts).float()
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+def _load_source(source: ModelSource) -> Encoder:
+    """Load an encoder from a Hugging Face folder or a `.gguf` file."""
+    with quiet_loading():
+        if source.kind == "gguf":
+            folder, name = str(source.path.parent), source.path.name
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+            model = AutoModel.from_pretrained(folder, gguf_file=name)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(source.path))
+            model = AutoModel.from_pretrained(str(source.path), dtype=torch.float32)
+    return Encoder(model, tokenizer)
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    """Locate the encoder named by `settings` (default: the packaged MiniLM) and load it."""
+    return _load_source(locate_encoder(settings))

@@ -1,0 +1,279 @@
+"""The chat generator: a causal LM run greedily on the CPU, streamed token by token.
+
+The default model is a GGUF file. transformers de-quantises it on load, which takes tens of
+seconds, so the result is converted once into a safetensors folder under
+`<cache>/models/<sha256[:16]>` and later starts load that folder instead (about a second).
+"""
+
+from __future__ import annotations
+
+# Importing this module runs agent/models/__init__.py first, which sets HF offline mode.
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from agent.errors import MemchatError, UsageError
+from agent.models.locate import ModelSource, file_sha256, locate_generator, quiet_loading
+from agent.settings import Settings
+
+Progress = Callable[[str], None]
+
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+REPETITION_PENALTY = 1.1
+DEFAULT_CONTEXT = 2048
+# A conversion's temp folder older than this belongs to a process that died mid-way.
+STALE_TEMP_S = 3600.0
+
+
+class _EventStop(StoppingCriteria):
+    """Stops generation as soon as any of the given events is set."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        halted = any(e.is_set() for e in self.events)
+        return torch.full((input_ids.shape[0],), halted, dtype=torch.bool, device=input_ids.device)
+
+
+class Generator:
+    """A loaded chat model: counts tokens and streams greedy replies to chat messages."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        limit = getattr(model.config, "max_position_embeddings", None)
+        self.context_tokens: int = int(limit) if limit else DEFAULT_CONTEXT
+
+    def count_tokens(self, text: str) -> int:
+        """The number of tokens `text` takes (without special tokens)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text for `messages`, chat template applied, ready for the reply."""
+        return str(
+            self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        )
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """The number of tokens the rendered prompt for `messages` takes."""
+        return len(self._encode_prompt(messages)["input_ids"][0])
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int,
+        stop: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply to `messages` piece by piece (greedy decoding).
+
+        Setting `stop` ends generation after the current token. Abandoning the iterator early
+        (break, close, garbage collection) also stops the background thread and joins it.
+        """
+        batch = self._encode_prompt(messages)
+        budget = self._budget(len(batch["input_ids"][0]), max_new_tokens)
+        if budget <= 0 or (stop is not None and stop.is_set()):
+            return
+        halt = threading.Event()
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        errors: list[BaseException] = []
+        kwargs = self._generate_kwargs(batch, budget, streamer, _EventStop(halt, stop))
+        worker = threading.Thread(
+            target=self._run, args=(kwargs, streamer, errors), name="memchat-generate", daemon=True
+        )
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            halt.set()
+            worker.join()
+        if errors:
+            raise MemchatError(f"generation failed: {errors[0]}") from errors[0]
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> str:
+        """The whole reply to `messages` as one string."""
+        return "".join(self.stream(messages, max_new_tokens))
+
+    def _encode_prompt(self, messages: list[dict[str, str]]) -> Any:
+        """Tokenise the rendered prompt (the template already holds the special tokens)."""
+        return self.tokenizer(self.render(messages), add_special_tokens=False, return_tensors="pt")
+
+    def _budget(self, prompt_len: int, max_new_tokens: int) -> int:
+        """New tokens allowed: `max_new_tokens`, capped by what is left of the context."""
+        if prompt_len >= self.context_tokens:
+            raise MemchatError(
+                f"the prompt takes {prompt_len} tokens; the model's context is "
+                f"{self.context_tokens}"
+            )
+        return min(max_new_tokens, self.context_tokens - prompt_len)
+
+    def _generate_kwargs(
+        self,
+        batch: Any,
+        budget: int,
+        streamer: TextIteratorStreamer,
+        criterion: StoppingCriteria,
+    ) -> dict[str, Any]:
+        """Keyword arguments for `model.generate`: greedy, mild repetition penalty."""
+        pad = self.tokenizer.pad_token_id
+        if pad is None:
+            pad = self.tokenizer.eos_token_id
+        return {
+            "input_ids": batch["input_ids"],
+            "attention_mask": batch["attention_mask"],
+            "max_new_tokens": budget,
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+            "repetition_penalty": REPETITION_PENALTY,
+            "pad_token_id": pad,
+            "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([criterion]),
+        }
+
+    def _run(
+        self, kwargs: dict[str, Any], streamer: TextIteratorStreamer, errors: list[BaseException]
+    ) -> None:
+        """Thread body: generate; on failure record the error and end the stream."""
+        try:
+            with torch.inference_mode():
+                self.model.generate(**kwargs)
+        except BaseException as exc:  # re-raised in the consuming thread
+            errors.append(exc)
+            streamer.on_finalized_text("", stream_end=True)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _dtype(name: str) -> torch.dtype:
+    """The torch dtype for a `generator_dtype` setting."""
+    try:
+        return DTYPES[name.strip().lower()]
+    except KeyError:
+        choices = " | ".join(DTYPES)
+        raise UsageError(f"setting generator_dtype={name!r} must be one of {choices}") from None
+
+
+def cache_dir_for(settings: Settings, sha256: str) -> Path:
+    """The folder that holds the converted form of the GGUF file with digest `sha256`."""
+    return settings.cache / "models" / sha256[:16]
+
+
+def _load_folder(folder: Path, dtype: torch.dtype) -> Generator:
+    """Load a Hugging Face model folder (also the conversion cache)."""
+    with quiet_loading():
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
+    return Generator(model, tokenizer)
+
+
+def _plain_copy(gguf_model: PreTrainedModel) -> PreTrainedModel:
+    """A copy of a GGUF-loaded model that `save_pretrained` accepts (no quantization config).
+
+    The copy is built on the meta device and takes the GGUF model's tensors as they are (no
+    random init, no copy); its non-persistent buffers stay on meta, so it is only fit to save.
+    """
+    config_dict = gguf_model.config.to_dict()
+    config_dict.pop("quantization_config", None)
+    model_type = config_dict.pop("model_type")
+    config = AutoConfig.for_model(model_type, **config_dict)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(gguf_model.state_dict(), assign=True)
+    model.tie_weights()
+    model.generation_config = gguf_model.generation_config
+    return model
+
+
+def _convert_gguf(gguf: Path, target: Path) -> None:
+    """De-quantise `gguf` and save it as safetensors at `target`, atomically.
+
+    The model is written into a temporary folder beside `target` and renamed into place, so an
+    interrupted conversion never leaves a half-written cache.
+    """
+    folder, name = str(gguf.parent), gguf.name
+    with quiet_loading():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+    model = _plain_copy(gguf_model)
+    del gguf_model
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with quiet_loading():
+            model.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+        tmp.rename(target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+        # Another process finished the same conversion first; its copy is as good as ours.
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_temp_dirs(target: Path, older_than_s: float = STALE_TEMP_S) -> None:
+    """Delete temporary folders that a killed conversion into `target` left behind."""
+    if not target.parent.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for leftover in target.parent.glob(f".{target.name}-*"):
+        with contextlib.suppress(OSError):
+            if leftover.is_dir() and leftover.stat().st_mtime < cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _load_gguf(
+    source: ModelSource, settings: Settings, dtype: torch.dtype, progress: Progress
+) -> Generator:
+    """Load a GGUF source from the conversion cache, converting it first if needed."""
+    digest = source.sha256 or file_sha256(source.path, settings.cache)
+    target = cache_dir_for(settings, digest)
+    if (target / "config.json").is_file():
+        progress("Loading generator ...")
+        try:
+            return _load_folder(target, dtype)
+        except (OSError, ValueError):
+            # A damaged cache (files removed by hand): convert again.
+            shutil.rmtree(target, ignore_errors=True)
+    progress(f"Converting {source.path.name} once (about 30 s); later starts use the cache ...")
+    _remove_stale_temp_dirs(target)
+    _convert_gguf(source.path, target)
+    # Load what was written, so this start runs exactly the model later starts will.
+    return _load_folder(target, dtype)
+
+
+def load_generator(settings: Settings, progress: Progress | None = None) -> Generator:
+    """Locate the generator named by `settings` (default: the packaged GGUF) and load it.
+
+    `progress` receives one-line status messages meant for the user.
+    """
+    report: Progress = progress or (lambda _message: None)
+    dtype = _dtype(settings.generator_dtype)
+    source = locate_generator(settings)
+    if source.kind == "gguf":
+        return _load_gguf(source, settings, dtype, report)
+    report("Loading generator ...")
+    return _load_folder(source.path, dtype)
