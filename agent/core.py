@@ -117,8 +117,9 @@ class Agent:
         text = clean_message(message, self.settings.max_message_chars)
         profile_id = self.profile_id(create=True)
         session_id = self._chat_session(profile_id, label)
+        encoder = self.store.encoder  # loading models and caches is not part of the turn's timings
+        self.store.cache(profile_id)
         started = time.perf_counter()
-        encoder = self.store.encoder
         query = encoder.encode([text])[0]  # (d,)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
@@ -130,6 +131,7 @@ class Agent:
             written = [write_turn_memory(unit, text, query, turn_id)]
             written += write_statements(unit, text, turn_id, encoder.encode)
         timings = {"encode": t_encode, "read": t_read, "write": elapsed_ms(t0)}
+        timings["total"] = elapsed_ms(started)
         return TurnStart(text, profile_id, session_id, turn_id, read, written, timings)
 
     def ask(
@@ -140,13 +142,13 @@ class Agent:
         label: str = "chat",
     ) -> TurnResult:
         """One turn. The user turn is committed before generation starts."""
-        started = time.perf_counter()
+        clean_message(message, self.settings.max_message_chars)  # bad input: before model loads
+        # Loaded (once) before anything is written, so a missing model writes nothing.
+        generator = self.models.generator
         turn = self.remember(message, label)
-        t0 = time.perf_counter()
+        started = t0 = time.perf_counter()
         prompt = self.prompt(turn.profile_id, turn.read, turn.text, turn.turn_id)
-        reply = generate(
-            self.models.generator, prompt.messages, self.settings.max_new_tokens, on_token, stop
-        )
+        reply = generate(generator, prompt.messages, self.settings.max_new_tokens, on_token, stop)
         t_generate = elapsed_ms(t0)
         stopped = bool(stop is not None and stop.is_set())
         t0 = time.perf_counter()
@@ -156,7 +158,7 @@ class Agent:
             reply_turn_id = reply_turn.id
         timings = {**turn.timings_ms, "generate": t_generate}
         timings["write"] += elapsed_ms(t0)
-        timings["total"] = elapsed_ms(started)
+        timings["total"] = turn.timings_ms["total"] + elapsed_ms(started)
         return TurnResult(
             reply,
             turn.read.results,

@@ -225,3 +225,17 @@ def test_import_refuses_a_non_empty_profile_and_bad_files(tmp_path: Path) -> Non
     bad.write_text("hello\n")
     with pytest.raises(StorageError, match="not valid JSON"):
         other.import_file(bad)
+
+
+def test_missing_generator_writes_nothing(tmp_path: Path) -> None:
+    from agent.core import Models
+    from agent.errors import ModelMissingError
+
+    def missing():
+        raise ModelMissingError("generator model is not installed: pip install ...")
+
+    agent = make_fake_agent(tmp_path)
+    agent.models = Models(agent.models._load_encoder, missing)
+    with pytest.raises(ModelMissingError):
+        agent.ask("I love hiking")
+    assert agent.list_memories() == []

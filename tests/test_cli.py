@@ -165,3 +165,19 @@ def test_export_import_commands(run, tmp_path: Path) -> None:
     assert code == 0 and "2 memories" in out
     code, out, _ = run("--db", str(tmp_path / "new.db"), "import", str(path))
     assert code == 0 and "2 memories" in out
+
+
+def test_one_megabyte_message_is_refused_in_one_line(run) -> None:
+    code, out, err = run("ask", "-", stdin=b"a" * (1 << 20))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "1,048,576 characters; the limit is 200,000" in err
+    _, out, _ = run("memories", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_markup_and_control_characters_are_stored_literally(run) -> None:
+    code, out, _ = run("ask", "I love [bold]jazz[/bold]\x07\x1b[2J", "--json")
+    assert code == 0
+    written = json.loads(out)["written"]
+    assert written[0]["key"] == "I love [bold]jazz[/bold]"
+    assert written[1]["value"] == "[bold]jazz[/bold]"

@@ -208,9 +208,12 @@ class MemoryStore:
         tau: float = 0.05,
         hop_lambda: float = 1.0,
     ) -> ReadResult:
-        """Encode `text` and read: a search is a read without generation."""
+        """Encode `text` and read: a search is a read without generation.
+        `elapsed_ms` counts encoding and reading, not loading the model or the key cache."""
+        encoder = self.encoder
+        self.cache(profile_id)
         started = time.perf_counter()
-        query = self.encoder.encode([text])[0]
+        query = encoder.encode([text])[0]
         result = self.read(profile_id, query, k, hops, tau, hop_lambda)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
