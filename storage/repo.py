@@ -265,6 +265,17 @@ def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEv
     )
 
 
+def memory_signature(s: Session, profile_id: int) -> tuple[object, ...]:
+    """(count, newest id, newest update) of the profile's memories: changes with every add,
+    forget and edit, so a reader can tell that its cached keys are stale."""
+    row = s.execute(
+        select(func.count(), func.max(Memory.id), func.max(Memory.updated_at)).where(
+            Memory.profile_id == profile_id
+        )
+    ).one()
+    return tuple(row)
+
+
 def embedding_rows(s: Session, profile_id: int) -> list[tuple[int, str, float, bytes, bytes]]:
     """(id, kind, usage, key_emb, value_emb) of every memory of the profile, by id."""
     rows = s.execute(

@@ -239,3 +239,15 @@ def test_missing_generator_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ModelMissingError):
         agent.ask("I love hiking")
     assert agent.list_memories() == []
+
+
+def test_a_reader_sees_writes_of_another_process(tmp_path: Path) -> None:
+    """Two agents on one database (as the chat and the CLI are): caches never go stale."""
+    chat, cli = make_fake_agent(tmp_path), make_fake_agent(tmp_path)
+    first = cli.add_memory("tea", "green tea with jasmine")
+    assert chat.search("green tea").results[0].id == first.id  # chat's cache now loaded
+    cli.forget(first.id)
+    second = cli.add_memory("coffee", "black coffee")
+    cli.add_memory("coffee", "flat white")  # an edit in place
+    found = chat.search("coffee").results
+    assert [(i.id, i.value) for i in found] == [(second.id, "flat white")]

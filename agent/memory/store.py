@@ -121,6 +121,7 @@ class MemoryStore:
         self.sessions = sessions
         self._encoder = encoder  # loaded on first use: listing memories needs no model
         self._caches: dict[int, KeyCache] = {}
+        self._signatures: dict[int, tuple[object, ...]] = {}
 
     @property
     def encoder(self) -> Encoder:
@@ -129,20 +130,25 @@ class MemoryStore:
     # ------------------------------------------------------------ cache
 
     def cache(self, profile_id: int) -> KeyCache:
-        """The profile's key cache, loaded from the database on first use."""
-        cache = self._caches.get(profile_id)
-        if cache is None:
-            with self.sessions() as s:
+        """The profile's key cache: loaded on first use, and again only when another process
+        changed the profile's memories (their count, newest id or newest update differ)."""
+        with self.sessions() as s:
+            signature = repo.memory_signature(s, profile_id)
+            cache = self._caches.get(profile_id)
+            if cache is None or self._signatures.get(profile_id) != signature:
                 rows = [(i, k, ke, ve) for i, k, _u, ke, ve in repo.embedding_rows(s, profile_id)]
-            cache = KeyCache.from_rows(self.encoder.dim, rows)
-            self._caches[profile_id] = cache
+                cache = KeyCache.from_rows(self.encoder.dim, rows)
+                self._caches[profile_id] = cache
+                self._signatures[profile_id] = signature
         return cache
 
     def forget_cache(self, profile_id: int) -> None:
         self._caches.pop(profile_id, None)
+        self._signatures.pop(profile_id, None)
 
     def forget_all_caches(self) -> None:
         self._caches.clear()
+        self._signatures.clear()
 
     @contextmanager
     def unit(self, profile_id: int) -> Iterator[Unit]:
@@ -157,6 +163,8 @@ class MemoryStore:
             for m in unit.puts:
                 if m.id not in unit.removed:
                     cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
+            with self.sessions() as s:
+                self._signatures[profile_id] = repo.memory_signature(s, profile_id)
 
     # ------------------------------------------------------------ read
 
@@ -177,8 +185,14 @@ class MemoryStore:
         hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda)
         picked = [self._top(cache, h, k) for h in hop_reads]
         texts = self._texts(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
+        if len(texts) < len({r for rows in picked for r, _, _ in rows}):
+            self.forget_cache(profile_id)  # forgotten meanwhile by another process: reload next
         hop_items = [
-            [ReadItem(cache.ids[r], cache.kind(r), *texts[cache.ids[r]], w, s) for r, w, s in rows]
+            [
+                ReadItem(cache.ids[r], cache.kind(r), *texts[cache.ids[r]], w, s)
+                for r, w, s in rows
+                if cache.ids[r] in texts
+            ]
             for rows in picked
         ]
         elapsed = (time.perf_counter() - started) * 1000
