@@ -50,6 +50,9 @@ class Profile(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Bumped by every transaction that adds, changes or removes memories of this profile:
+    # a process holding cached keys compares it to know they are stale.
+    memory_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChatSession(Base):

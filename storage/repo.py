@@ -71,6 +71,7 @@ def reset_profile(s: Session, profile_id: int) -> None:
     s.execute(delete(TurnRead).where(TurnRead.turn_id.in_(turn_ids)))
     s.execute(delete(Turn).where(Turn.profile_id == profile_id))
     s.execute(delete(ChatSession).where(ChatSession.profile_id == profile_id))
+    bump_memory_version(s, profile_id)
 
 
 def delete_profile(s: Session, profile_id: int) -> None:
@@ -265,15 +266,19 @@ def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEv
     )
 
 
-def memory_signature(s: Session, profile_id: int) -> tuple[object, ...]:
-    """(count, newest id, newest update) of the profile's memories: changes with every add,
-    forget and edit, so a reader can tell that its cached keys are stale."""
-    row = s.execute(
-        select(func.count(), func.max(Memory.id), func.max(Memory.updated_at)).where(
-            Memory.profile_id == profile_id
-        )
-    ).one()
-    return tuple(row)
+def memory_version(s: Session, profile_id: int) -> int:
+    """The profile's memory version (see `Profile.memory_version`)."""
+    return int(s.scalar(select(Profile.memory_version).where(Profile.id == profile_id)) or 0)
+
+
+def bump_memory_version(s: Session, profile_id: int) -> int:
+    """Mark the profile's memories as changed in this transaction; returns the new version."""
+    s.execute(
+        update(Profile)
+        .where(Profile.id == profile_id)
+        .values(memory_version=Profile.memory_version + 1)
+    )
+    return memory_version(s, profile_id)
 
 
 def embedding_rows(s: Session, profile_id: int) -> list[tuple[int, str, float, bytes, bytes]]:

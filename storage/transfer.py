@@ -168,6 +168,8 @@ class _Importer:
                     "reset or delete it first"
                 )
             self.ids["profiles"][values["id"]] = existing.id
+            values["memory_version"] = existing.memory_version + 1
+            existing.memory_version = values["memory_version"]  # readers elsewhere reload
             return
         values["id"] = self._map("profiles", values["id"])
         self.s.add(Profile(**values))

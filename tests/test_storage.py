@@ -38,7 +38,7 @@ def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
         "alembic_version",
     } <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0002"
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
@@ -119,3 +119,24 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         c.execute("update alembic_version set version_num = '9999'")
     with pytest.raises(StorageError, match="newer memchat"):
         make_engine(f"sqlite:///{path}")
+
+
+def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from storage.db import _alembic_config
+
+    path = tmp_path / "old.db"
+    old = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text("insert into profiles (name, created_at) values ('sam', '2026-01-01')")
+        )
+    sessions = session_factory(make_engine(f"sqlite:///{path}"))
+    with sessions() as s:
+        profile = repo.get_profile(s, "sam")
+        assert profile is not None and profile.memory_version == 0

@@ -121,7 +121,7 @@ class MemoryStore:
         self.sessions = sessions
         self._encoder = encoder  # loaded on first use: listing memories needs no model
         self._caches: dict[int, KeyCache] = {}
-        self._signatures: dict[int, tuple[object, ...]] = {}
+        self._signatures: dict[int, int] = {}  # memory version each cache reflects
 
     @property
     def encoder(self) -> Encoder:
@@ -131,9 +131,9 @@ class MemoryStore:
 
     def cache(self, profile_id: int) -> KeyCache:
         """The profile's key cache: loaded on first use, and again only when another process
-        changed the profile's memories (their count, newest id or newest update differ)."""
+        changed the profile's memories (its memory version moved)."""
         with self.sessions() as s:
-            signature = repo.memory_signature(s, profile_id)
+            signature = repo.memory_version(s, profile_id)
             cache = self._caches.get(profile_id)
             if cache is None or self._signatures.get(profile_id) != signature:
                 rows = [(i, k, ke, ve) for i, k, _u, ke, ve in repo.embedding_rows(s, profile_id)]
@@ -156,15 +156,21 @@ class MemoryStore:
         with self.sessions() as s, s.begin():
             unit = Unit(s, profile_id)
             yield unit
+            if not (unit.puts or unit.removed):
+                return
+            version = repo.bump_memory_version(s, profile_id)
         cache = self._caches.get(profile_id)
-        if cache is not None:
-            for memory_id in unit.removed:
-                cache.remove(memory_id)
-            for m in unit.puts:
-                if m.id not in unit.removed:
-                    cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
-            with self.sessions() as s:
-                self._signatures[profile_id] = repo.memory_signature(s, profile_id)
+        if cache is None:
+            return
+        if self._signatures.get(profile_id) != version - 1:
+            self.forget_cache(profile_id)  # another process wrote too: reload on the next read
+            return
+        for memory_id in unit.removed:
+            cache.remove(memory_id)
+        for m in unit.puts:
+            if m.id not in unit.removed:
+                cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
+        self._signatures[profile_id] = version
 
     # ------------------------------------------------------------ read
 
