@@ -1,4 +1,4 @@
-"""The agent: the turn loop and everything users do with memories and profiles."""
+"""The agent: the turn loop; with the memory and profile actions it is all the UI talks to."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.errors import NotFoundError, UsageError
+from agent.errors import NotFoundError
+from agent.memories import MemoryActions
 from agent.memory.store import Encoder, MemoryStore, ReadResult, Written
-from agent.memory.write import address_text, write_slot
+from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
 from agent.settings import Settings
 from agent.text import clean_message
@@ -27,10 +27,7 @@ from agent.turn import (
     write_statements,
     write_turn_memory,
 )
-from storage import repo, transfer
-from storage.models import MEMORY_KINDS, Memory, MemoryEvent, TurnRead
-
-WRITABLE_KINDS = ("fact", "preference", "note")
+from storage import repo
 
 
 class Models:
@@ -63,14 +60,7 @@ class TurnStart:
     timings_ms: dict[str, float]
 
 
-@dataclass(frozen=True)
-class MemoryDetail:
-    memory: Memory
-    history: list[MemoryEvent]
-    reads: list[TurnRead]
-
-
-class Agent:
+class Agent(MemoryActions, ProfileActions):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], models: Models) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -191,138 +181,3 @@ class Agent:
             context_tokens=generator.context_tokens,
             reply_tokens=st.max_new_tokens,
         )
-
-    # ------------------------------------------------------------ memories
-
-    def search(self, query: str, k: int | None = None, hops: int | None = None) -> ReadResult:
-        text = clean_message(query, self.settings.max_message_chars, "query")
-        st = self.settings
-        return self.store.search(
-            self.profile_id(), text, k or st.read_k, hops or st.hops, st.tau, st.hop_lambda
-        )
-
-    def list_memories(self, kind: str | None = None) -> list[Memory]:
-        if kind is not None and kind not in MEMORY_KINDS:
-            raise UsageError(f"unknown kind {kind!r}; one of {', '.join(MEMORY_KINDS)}")
-        with self.sessions() as s:
-            return repo.list_memories(s, self.profile_id(), kind)
-
-    def add_memory(self, key: str, value: str, kind: str = "fact") -> Written:
-        """Add a memory by hand; the same key (case-insensitive) updates it instead."""
-        if kind not in WRITABLE_KINDS:
-            raise UsageError(f"kind must be one of {', '.join(WRITABLE_KINDS)}, not {kind!r}")
-        limit = self.settings.max_message_chars
-        key, value = clean_message(key, limit, "key"), clean_message(value, limit, "value")
-        profile_id = self.profile_id(create=True)
-        key_vec, value_vec = self.store.encoder.encode([address_text(key, value, False), value])
-        with self.store.unit(profile_id) as unit:
-            written = write_slot(
-                unit,
-                kind=kind,
-                slot=" ".join(key.casefold().split()),
-                key=key,
-                value=value,
-                key_vec=key_vec,
-                value_vec=value_vec,
-            )
-        if written is None:  # already held exactly: report the memory as it is
-            with self.sessions() as s:
-                memory = repo.find_by_slot(s, profile_id, " ".join(key.casefold().split()))
-                assert memory is not None
-                return Written(memory.id, memory.kind, memory.key_text, memory.value_text, "update")
-        return written
-
-    def _memory(self, s: Session, profile_id: int, memory_id: int) -> Memory:
-        memory = repo.get_memory(s, profile_id, memory_id)
-        if memory is None:
-            raise NotFoundError(f"no memory {memory_id} in profile {self.profile_name!r}")
-        return memory
-
-    def show(self, memory_id: int) -> MemoryDetail:
-        with self.sessions() as s:
-            memory = self._memory(s, self.profile_id(), memory_id)
-            return MemoryDetail(
-                memory,
-                repo.memory_history(s, memory.profile_id, memory_id),
-                repo.reads_of_memory(s, memory_id),
-            )
-
-    def history(self, memory_id: int) -> list[MemoryEvent]:
-        """The events of a memory, also after it was forgotten."""
-        profile_id = self.profile_id()
-        with self.sessions() as s:
-            events = repo.memory_history(s, profile_id, memory_id)
-        if not events:
-            raise NotFoundError(f"no memory {memory_id} in profile {self.profile_name!r}")
-        return events
-
-    def forget(self, memory_id: int) -> Memory:
-        profile_id = self.profile_id()
-        with self.store.unit(profile_id) as unit:
-            memory = self._memory(unit.session, profile_id, memory_id)
-            unit.remove(memory, "forget")
-        return memory
-
-    def set_pinned(self, memory_id: int, pinned: bool) -> Memory:
-        profile_id = self.profile_id()
-        with self.store.unit(profile_id) as unit:
-            memory = self._memory(unit.session, profile_id, memory_id)
-            repo.set_pinned(unit.session, memory, pinned)
-        return memory
-
-    # ------------------------------------------------------------ profiles
-
-    def profiles(self) -> list[repo.ProfileCounts]:
-        self.profile_id()  # the default profile always exists
-        with self.sessions() as s:
-            return repo.list_profiles(s)
-
-    def create_profile(self, name: str) -> None:
-        name = clean_message(name, 200, "profile name")
-        with self.sessions() as s, s.begin():
-            if repo.get_profile(s, name) is not None:
-                raise UsageError(f"profile {name!r} already exists")
-            repo.create_profile(s, name)
-
-    def _profile_by_name(self, s: Session, name: str) -> int:
-        profile = repo.get_profile(s, name)
-        if profile is None:
-            raise NotFoundError(f"unknown profile {name!r}")
-        return profile.id
-
-    def reset_profile(self, name: str) -> None:
-        """Delete the profile's memories, turns and history; other profiles are untouched."""
-        with self.sessions() as s, s.begin():
-            profile_id = self._profile_by_name(s, name)
-            repo.reset_profile(s, profile_id)
-        self.store.forget_cache(profile_id)
-        if name == self.profile_name:
-            self._session_id = None
-
-    def delete_profile(self, name: str) -> None:
-        with self.sessions() as s, s.begin():
-            profile_id = self._profile_by_name(s, name)
-            repo.delete_profile(s, profile_id)
-        self.store.forget_cache(profile_id)
-        if name == self.profile_name:
-            self._session_id = None
-
-    # ------------------------------------------------------------ export / import
-
-    def export(
-        self, path: Path, all_profiles: bool = False, name: str | None = None
-    ) -> dict[str, int]:
-        """Write the active profile (or `name`, or every profile) to a JSON Lines file."""
-        with self.sessions() as s:
-            if all_profiles:
-                ids = [p.profile.id for p in repo.list_profiles(s)]
-            else:
-                ids = [self._profile_by_name(s, name or self.profile_name)]
-            return transfer.export_profiles(s, ids, path)
-
-    def import_file(self, path: Path) -> dict[str, int]:
-        """Import an export file in one transaction; a bad file writes nothing."""
-        with self.sessions() as s, s.begin():
-            counts = transfer.import_file(s, path)
-        self.store.forget_all_caches()
-        return counts

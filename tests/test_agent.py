@@ -251,3 +251,21 @@ def test_a_reader_sees_writes_of_another_process(tmp_path: Path) -> None:
     cli.add_memory("coffee", "flat white")  # an edit in place
     found = chat.search("coffee").results
     assert [(i.id, i.value) for i in found] == [(second.id, "flat white")]
+
+
+def test_edit_and_undo(agent: Agent) -> None:
+    agent.ask("I am vegetarian.")
+    update = agent.ask("Actually I eat fish now, I'm pescatarian.").written
+    diet = next(w for w in update if w.key == "diet")
+    assert "restored" in agent.undo(diet)
+    assert kinds(agent)["diet"] == "vegetarian"
+    added = agent.ask("I love hiking").written
+    likes = next(w for w in added if w.key == "likes")
+    assert "forgot" in agent.undo(likes)
+    assert "likes" not in kinds(agent)
+    edited = agent.edit_memory(diet.id, "diet", "vegan")
+    assert edited.action == "update" and kinds(agent)["diet"] == "vegan"
+    detail = agent.show(diet.id)
+    assert detail.source_turn is not None and detail.source_turn.role == "user"
+    assert [e.action for e in detail.history] == ["add", "update", "update", "update"]
+    assert agent.search("diet vegan").results[0].id == diet.id  # the cache took the edit

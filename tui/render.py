@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from agent.core import MemoryDetail
+from agent.memories import MemoryDetail
 from agent.memory.store import ReadItem, ReadResult
 from storage.models import Memory, MemoryEvent, TurnRead
 

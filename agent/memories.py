@@ -1,0 +1,156 @@
+"""What users do with memories: search, list, add, edit, show, history, forget, pin, undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from agent.errors import NotFoundError, UsageError
+from agent.memory.store import ReadResult, Written
+from agent.memory.write import address_text, write_slot
+from agent.text import clean_message
+from storage import repo
+from storage.models import MEMORY_KINDS, Memory, MemoryEvent, Turn, TurnRead
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
+    from agent.memory.store import MemoryStore
+    from agent.settings import Settings
+
+WRITABLE_KINDS = ("fact", "preference", "note")
+
+
+@dataclass(frozen=True)
+class MemoryDetail:
+    memory: Memory
+    history: list[MemoryEvent]
+    reads: list[TurnRead]
+    source_turn: Turn | None
+
+
+def slot_of_key(key: str) -> str:
+    """The slot of a hand-added memory: its key, case and spacing ignored."""
+    return " ".join(key.casefold().split())
+
+
+class MemoryActions:
+    """Mixed into Agent; needs its settings, sessions, store and active profile."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: MemoryStore
+    profile_name: str
+
+    def profile_id(self, create: bool = False) -> int:
+        raise NotImplementedError
+
+    def search(self, query: str, k: int | None = None, hops: int | None = None) -> ReadResult:
+        text = clean_message(query, self.settings.max_message_chars, "query")
+        st = self.settings
+        return self.store.search(
+            self.profile_id(), text, k or st.read_k, hops or st.hops, st.tau, st.hop_lambda
+        )
+
+    def list_memories(self, kind: str | None = None) -> list[Memory]:
+        if kind is not None and kind not in MEMORY_KINDS:
+            raise UsageError(f"unknown kind {kind!r}; one of {', '.join(MEMORY_KINDS)}")
+        with self.sessions() as s:
+            return repo.list_memories(s, self.profile_id(), kind)
+
+    def add_memory(self, key: str, value: str, kind: str = "fact") -> Written:
+        """Add a memory by hand; the same key (case-insensitive) updates it instead."""
+        if kind not in WRITABLE_KINDS:
+            raise UsageError(f"kind must be one of {', '.join(WRITABLE_KINDS)}, not {kind!r}")
+        limit = self.settings.max_message_chars
+        key, value = clean_message(key, limit, "key"), clean_message(value, limit, "value")
+        profile_id = self.profile_id(create=True)
+        key_vec, value_vec = self.store.encoder.encode([address_text(key, value, False), value])
+        with self.store.unit(profile_id) as unit:
+            written = write_slot(
+                unit,
+                kind=kind,
+                slot=slot_of_key(key),
+                key=key,
+                value=value,
+                key_vec=key_vec,
+                value_vec=value_vec,
+            )
+        if written is None:  # already held exactly: report the memory as it is
+            with self.sessions() as s:
+                memory = repo.find_by_slot(s, profile_id, slot_of_key(key))
+                assert memory is not None
+                return Written(memory.id, memory.kind, memory.key_text, memory.value_text, "update")
+        return written
+
+    def _memory(self, s: Session, profile_id: int, memory_id: int) -> Memory:
+        memory = repo.get_memory(s, profile_id, memory_id)
+        if memory is None:
+            raise NotFoundError(f"no memory {memory_id} in profile {self.profile_name!r}")
+        return memory
+
+    def show(self, memory_id: int) -> MemoryDetail:
+        """The memory with its history, the turns that read it, and the turn it came from."""
+        with self.sessions() as s:
+            memory = self._memory(s, self.profile_id(), memory_id)
+            source = memory.source_turn_id
+            return MemoryDetail(
+                memory,
+                repo.memory_history(s, memory.profile_id, memory_id),
+                repo.reads_of_memory(s, memory_id),
+                repo.get_turn(s, memory.profile_id, source) if source is not None else None,
+            )
+
+    def history(self, memory_id: int) -> list[MemoryEvent]:
+        """The events of a memory, also after it was forgotten."""
+        profile_id = self.profile_id()
+        with self.sessions() as s:
+            events = repo.memory_history(s, profile_id, memory_id)
+        if not events:
+            raise NotFoundError(f"no memory {memory_id} in profile {self.profile_name!r}")
+        return events
+
+    def forget(self, memory_id: int) -> Memory:
+        profile_id = self.profile_id()
+        with self.store.unit(profile_id) as unit:
+            memory = self._memory(unit.session, profile_id, memory_id)
+            unit.remove(memory, "forget")
+        return memory
+
+    def set_pinned(self, memory_id: int, pinned: bool) -> Memory:
+        profile_id = self.profile_id()
+        with self.store.unit(profile_id) as unit:
+            memory = self._memory(unit.session, profile_id, memory_id)
+            repo.set_pinned(unit.session, memory, pinned)
+        return memory
+
+    def edit_memory(self, memory_id: int, key: str, value: str) -> Written:
+        """Change a memory's key and value in place (re-encoded); the old ones are logged."""
+        limit = self.settings.max_message_chars
+        key, value = clean_message(key, limit, "key"), clean_message(value, limit, "value")
+        profile_id = self.profile_id()
+        with self.sessions() as s:
+            memory = self._memory(s, profile_id, memory_id)
+            # extracted memories are addressed by key and value together (see write_statements)
+            extracted = memory.kind != "turn" and memory.source_turn_id is not None
+        key_vec, value_vec = self.store.encoder.encode([address_text(key, value, extracted), value])
+        with self.store.unit(profile_id) as unit:
+            memory = self._memory(unit.session, profile_id, memory_id)
+            if (memory.key_text, memory.value_text) != (key, value):
+                unit.update(memory, key, value, key_vec, value_vec)
+        return Written(memory.id, memory.kind, key, value, "update")
+
+    def undo(self, written: Written) -> str:
+        """Undo what a turn wrote: forget an added memory, or restore an updated one's
+        previous key and value. Returns what was done, for the user."""
+        if written.action == "add":
+            self.forget(written.id)
+            return f"forgot memory #{written.id}"
+        updates = [e for e in self.history(written.id) if e.action == "update"]
+        if not updates or updates[-1].old_value is None:
+            raise NotFoundError(f"memory {written.id} has no earlier value to restore")
+        last = updates[-1]
+        self.edit_memory(written.id, last.old_key or written.key, last.old_value)
+        return f"restored memory #{written.id} to {last.old_value!r}"

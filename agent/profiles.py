@@ -1,0 +1,82 @@
+"""What users do with profiles: list, create, reset, delete, export and import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from agent.errors import NotFoundError, UsageError
+from agent.text import clean_message
+from storage import repo, transfer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
+    from agent.memory.store import MemoryStore
+
+
+class ProfileActions:
+    """Mixed into Agent; needs its sessions, store and active profile."""
+
+    sessions: sessionmaker[Session]
+    store: MemoryStore
+    profile_name: str
+    _session_id: int | None
+
+    def profile_id(self, create: bool = False) -> int:
+        raise NotImplementedError
+
+    def profiles(self) -> list[repo.ProfileCounts]:
+        self.profile_id()  # the default profile always exists
+        with self.sessions() as s:
+            return repo.list_profiles(s)
+
+    def create_profile(self, name: str) -> None:
+        name = clean_message(name, 200, "profile name")
+        with self.sessions() as s, s.begin():
+            if repo.get_profile(s, name) is not None:
+                raise UsageError(f"profile {name!r} already exists")
+            repo.create_profile(s, name)
+
+    def _profile_by_name(self, s: Session, name: str) -> int:
+        profile = repo.get_profile(s, name)
+        if profile is None:
+            raise NotFoundError(f"unknown profile {name!r}")
+        return profile.id
+
+    def reset_profile(self, name: str) -> None:
+        """Delete the profile's memories, turns and history; other profiles are untouched."""
+        with self.sessions() as s, s.begin():
+            profile_id = self._profile_by_name(s, name)
+            repo.reset_profile(s, profile_id)
+        self.store.forget_cache(profile_id)
+        if name == self.profile_name:
+            self._session_id = None
+
+    def delete_profile(self, name: str) -> None:
+        with self.sessions() as s, s.begin():
+            profile_id = self._profile_by_name(s, name)
+            repo.delete_profile(s, profile_id)
+        self.store.forget_cache(profile_id)
+        if name == self.profile_name:
+            self._session_id = None
+
+    def export(
+        self, path: Path, all_profiles: bool = False, name: str | None = None
+    ) -> dict[str, int]:
+        """Write the active profile (or `name`, or every profile) to a JSON Lines file."""
+        with self.sessions() as s:
+            if all_profiles:
+                ids = [p.profile.id for p in repo.list_profiles(s)]
+            else:
+                ids = [self._profile_by_name(s, name or self.profile_name)]
+            return transfer.export_profiles(s, ids, path)
+
+    def import_file(self, path: Path) -> dict[str, int]:
+        """Import an export file in one transaction; a bad file writes nothing."""
+        with self.sessions() as s, s.begin():
+            counts = transfer.import_file(s, path)
+        self.store.forget_all_caches()
+        return counts
