@@ -20,6 +20,7 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
         raise MemchatError(str(exc)) from exc
 
     def encoder() -> Encoder:
+        models.report("Loading the encoder ...")
         from agent.models.encoder import load_encoder  # transformers loads only when needed
 
         return load_encoder(settings)
@@ -27,6 +28,7 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
     def generator() -> Generator:
         from agent.models.generator import load_generator
 
-        return load_generator(settings, progress=progress)
+        return load_generator(settings, progress=models.report)
 
-    return Agent(settings, session_factory(engine), Models(encoder, generator))
+    models = Models(encoder, generator, progress)
+    return Agent(settings, session_factory(engine), models)

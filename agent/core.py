@@ -31,12 +31,24 @@ from storage import repo
 
 
 class Models:
-    """The encoder and the generator, each loaded on first use."""
+    """The encoder and the generator, each loaded on first use.
+
+    Loaders report what they are doing through `report`; whoever shows progress (the command
+    line's stderr, the UI's loading screen) sets `progress`.
+    """
 
     def __init__(
-        self, load_encoder: Callable[[], Encoder], load_generator: Callable[[], Generator]
+        self,
+        load_encoder: Callable[[], Encoder],
+        load_generator: Callable[[], Generator],
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self._load_encoder, self._load_generator = load_encoder, load_generator
+        self.progress = progress
+
+    def report(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
 
     @cached_property
     def encoder(self) -> Encoder:

@@ -7,6 +7,7 @@ memory written before / after them in the same profile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -37,8 +38,17 @@ NAMING = {
 }
 
 
-def utcnow() -> datetime:
+def system_utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# The clock every timestamp comes from; tests set a fixed one for reproducible screens.
+CLOCK: Callable[[], datetime] = system_utcnow
+
+
+def utcnow() -> datetime:
+    """Now, in UTC without tzinfo (SQLite stores naive datetimes)."""
+    return CLOCK()
 
 
 class Base(DeclarativeBase):

@@ -26,3 +26,19 @@ def agent(tmp_path: Path) -> Agent:
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One converted-model cache for the whole test run: the GGUF is converted once."""
     return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every timestamp is 2026-01-02 03:04:05, so screens render the same in every run."""
+    from datetime import datetime
+
+    import storage.models
+
+    monkeypatch.setattr(storage.models, "CLOCK", lambda: datetime(2026, 1, 2, 3, 4, 5))
+
+
+@pytest.fixture
+def tui_agent(tmp_path: Path, fixed_clock: None) -> Agent:
+    """An agent with fake models on a fresh database, for Pilot and snapshot tests."""
+    return make_fake_agent(tmp_path)

@@ -16,7 +16,9 @@ Handler = Callable[[argparse.Namespace, MakeAgent], int]
 
 
 def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """Model loading news, for people at a terminal (scripts reading stderr get none)."""
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
 
 
 def _stdin_text() -> str:

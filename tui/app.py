@@ -1,0 +1,79 @@
+"""The Textual app. It is handed an agent built by the bootstrap and creates no engine or model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from agent.core import Agent
+from tui.screens.chat import ChatScreen
+from tui.screens.help import HelpScreen
+from tui.screens.inspector import InspectorScreen
+from tui.screens.loading import LoadingScreen
+from tui.screens.profiles import ProfilesScreen
+
+
+class MemchatApp(App[None]):
+    TITLE = "memchat"
+    CSS_PATH = "memchat.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f2", "chat", "Chat"),
+        Binding("f3", "inspector", "Memories"),
+        Binding("f4", "profiles", "Profiles"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    MODES = {
+        "chat": ChatScreen,
+        "inspector": InspectorScreen,
+        "profiles": ProfilesScreen,
+    }
+
+    def __init__(self, agent: Agent, load_models: bool = True) -> None:
+        super().__init__()
+        self.agent = agent
+        self.load_models = load_models
+
+    def on_mount(self) -> None:
+        self.sub_title = f"profile: {self.agent.profile_name}"
+        self.switch_mode("chat")
+        if self.load_models:
+            self.push_screen(LoadingScreen(self.agent))
+
+    def profile_changed(self) -> None:
+        """Called after a switch, reset or delete: every screen shows the new state."""
+        self.sub_title = f"profile: {self.agent.profile_name}"
+        for mode in self.MODES:
+            for screen in self._screen_stacks.get(mode, []):
+                refresh = getattr(screen, "reload", None)
+                if refresh is not None:
+                    refresh()
+
+    def action_chat(self) -> None:
+        self.switch_mode("chat")
+
+    def action_inspector(self) -> None:
+        self.switch_mode("inspector")
+
+    def action_profiles(self) -> None:
+        self.switch_mode("profiles")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action in the command palette (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Chat", "Go to the chat (F2)", self.action_chat)
+        yield SystemCommand("Memories", "Inspect, search and edit memories (F3)",
+                            self.action_inspector)
+        yield SystemCommand("Profiles", "Create, switch, reset, delete profiles (F4)",
+                            self.action_profiles)
+        yield SystemCommand("Help", "Keys and what memchat does (F1)", self.action_help)
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from commands()

@@ -1,0 +1,135 @@
+"""Modal dialogs shared by the screens: confirm, type-to-confirm, a text prompt, edit a memory.
+
+Every text a user or a memory supplied is shown literally (`Content(text)`), never as markup.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+
+class Dialog(ModalScreen):
+    """Base: Escape cancels (dismisses with None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CLASSES = "dialog"
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(Dialog):
+    """Yes/no; dismisses with True or False. The default button is No."""
+
+    def __init__(self, question: str, yes: str = "Yes") -> None:
+        super().__init__()
+        self.question, self.yes = question, yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static(Content(self.question), classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button(self.yes, id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TypeToConfirmDialog(Dialog):
+    """Confirm a destructive action by typing a word (the profile's name).
+
+    Dismisses with None (cancelled) or a dict {"export": bool}.
+    """
+
+    def __init__(self, question: str, word: str, offer_export: bool = False) -> None:
+        super().__init__()
+        self.question, self.word, self.offer_export = question, word, offer_export
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static(Content(self.question), classes="dialog-text")
+            yield Label(Content(f"Type {self.word!r} to confirm:"))
+            yield Input(placeholder=self.word, id="word")
+            if self.offer_export:
+                yield Checkbox("Export the profile first", value=True, id="export")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button("Confirm", id="confirm", variant="error", disabled=True)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value != self.word
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.word:
+            self._confirm()
+
+    def _confirm(self) -> None:
+        export = self.offer_export and self.query_one("#export", Checkbox).value
+        self.dismiss({"export": export})
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self._confirm()
+        else:
+            self.dismiss(None)
+
+
+class PromptDialog(Dialog):
+    """Ask for one line of text; dismisses with the text, or None."""
+
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question, self.value, self.placeholder = question, value, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(Content(self.question))
+            yield Input(value=self.value, placeholder=self.placeholder, id="answer")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("OK", id="ok", variant="primary")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self.query_one("#answer", Input).value if event.button.id == "ok" else None)
+
+
+class EditMemoryDialog(Dialog):
+    """Edit a memory's key and value; dismisses with (key, value), or None."""
+
+    def __init__(self, key: str, value: str) -> None:
+        super().__init__()
+        self.key, self.value = key, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label("Key")
+            yield Input(value=self.key, id="key")
+            yield Label("Value")
+            yield Input(value=self.value, id="value")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary")
+
+    def _result(self) -> tuple[str, str]:
+        return self.query_one("#key", Input).value, self.query_one("#value", Input).value
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.dismiss(self._result())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self._result() if event.button.id == "save" else None)

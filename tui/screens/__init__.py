@@ -1,0 +1,1 @@
+"""The app's screens: chat, memory inspector, profiles, help, model loading."""
