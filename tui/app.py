@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -43,6 +44,11 @@ class MemchatApp(App[None]):
         if self.load_models:
             self.push_screen(LoadingScreen(self.agent))
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # A blinking cursor would make headless screenshots (snapshot tests) differ by timing.
+        if self.is_headless and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
+
     def profile_changed(self) -> None:
         """Called after a switch, reset or delete: every screen shows the new state."""
         self.sub_title = f"profile: {self.agent.profile_name}"
@@ -69,10 +75,12 @@ class MemchatApp(App[None]):
         """Every action in the command palette (ctrl+p)."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Chat", "Go to the chat (F2)", self.action_chat)
-        yield SystemCommand("Memories", "Inspect, search and edit memories (F3)",
-                            self.action_inspector)
-        yield SystemCommand("Profiles", "Create, switch, reset, delete profiles (F4)",
-                            self.action_profiles)
+        yield SystemCommand(
+            "Memories", "Inspect, search and edit memories (F3)", self.action_inspector
+        )
+        yield SystemCommand(
+            "Profiles", "Create, switch, reset, delete profiles (F4)", self.action_profiles
+        )
         yield SystemCommand("Help", "Keys and what memchat does (F1)", self.action_help)
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:

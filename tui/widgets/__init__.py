@@ -1,0 +1,1 @@
+"""Widgets of the chat screen: transcript messages, the input, the memory panel."""

@@ -1,0 +1,89 @@
+"""Chat transcript widgets: the user's messages (literal text) and replies (streamed Markdown)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.events import Click
+from textual.message import Message
+from textual.widgets import Markdown, Static, TextArea
+
+from agent.turn import TurnResult
+
+# A long paste is stored whole; the transcript shows its beginning.
+SHOWN_CHARS = 4000
+
+
+class ChatInput(TextArea):
+    """Multi-line input: Enter sends, Ctrl+J or Alt+Enter starts a new line, paste keeps lines."""
+
+    class Submitted(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    async def _on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key == "enter":
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.Submitted(self.text))
+            return
+        if event.key in ("ctrl+j", "alt+enter"):
+            event.prevent_default()
+            event.stop()
+            self.insert("\n")
+            return
+        await super()._on_key(event)
+
+
+class UserMessage(Static):
+    """What the user said, shown exactly as typed (markup is not interpreted)."""
+
+    def __init__(self, text: str) -> None:
+        shown = text
+        if len(text) > SHOWN_CHARS:
+            shown = text[:SHOWN_CHARS] + f"\n… ({len(text) - SHOWN_CHARS:,} more characters)"
+        super().__init__(Content(shown), classes="user-message")
+
+
+class Reply(Vertical):
+    """One reply: Markdown that grows as tokens arrive; clicking selects it for the panel."""
+
+    class Selected(Message):
+        def __init__(self, reply: Reply) -> None:
+            super().__init__()
+            self.reply = reply
+
+    def __init__(self) -> None:
+        super().__init__(classes="reply")
+        self.result: TurnResult | None = None
+        self.text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Markdown("", classes="reply-text")
+        yield Static("thinking…", classes="reply-status")
+
+    async def add(self, piece: str) -> None:
+        """Append a streamed piece (called on the UI thread)."""
+        if not self.text:
+            self.query_one(".reply-status", Static).display = False
+        self.text += piece
+        await self.query_one(Markdown).append(piece)
+
+    def finish(self, result: TurnResult) -> None:
+        self.result = result
+        status = self.query_one(".reply-status", Static)
+        status.display = result.stopped or not result.reply
+        if result.stopped:
+            status.update(Content.styled("⏹ stopped", "$warning"))
+        elif not result.reply:
+            status.update(Content.styled("(no reply)", "$text-muted"))
+
+    def fail(self, message: str) -> None:
+        status = self.query_one(".reply-status", Static)
+        status.display = True
+        status.update(Content.styled(message, "$error"))
+
+    def on_click(self, _event: Click) -> None:
+        self.post_message(self.Selected(self))
