@@ -97,9 +97,15 @@ class Agent(MemoryActions, ProfileActions):
             return profile.id
 
     def switch_profile(self, name: str) -> None:
+        """Make `name` the active profile; an unknown name (but "default") changes nothing."""
+        previous = self.profile_name
         self.profile_name = name
+        try:
+            self.profile_id()
+        except NotFoundError:
+            self.profile_name = previous
+            raise
         self._session_id = None
-        self.profile_id()
 
     def _chat_session(self, profile_id: int, label: str) -> int:
         if self._session_id is None:

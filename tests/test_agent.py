@@ -269,3 +269,11 @@ def test_edit_and_undo(agent: Agent) -> None:
     assert detail.source_turn is not None and detail.source_turn.role == "user"
     assert [e.action for e in detail.history] == ["add", "update", "update", "update"]
     assert agent.search("diet vegan").results[0].id == diet.id  # the cache took the edit
+
+
+def test_switching_to_an_unknown_profile_changes_nothing(agent: Agent) -> None:
+    agent.create_profile("bob")
+    agent.switch_profile("bob")
+    with pytest.raises(NotFoundError):
+        agent.switch_profile("nobody")
+    assert agent.profile_name == "bob"
