@@ -27,8 +27,10 @@ def stamp(value: datetime | None) -> str:
 
 def event_content(event: MemoryEvent) -> Content:
     """One history line: time, action, then old -> new (key and value, literally)."""
-    old = _pair(event.old_key, event.old_value)
-    new = _pair(event.new_key, event.new_value)
+    if event.old_key == event.new_key and event.old_value is not None:
+        old, new = event.old_value, event.new_value or ""  # the value changed, the key did not
+    else:
+        old, new = _pair(event.old_key, event.old_value), _pair(event.new_key, event.new_value)
     if old and new and old != new:
         change = Content.assemble(old, (" -> ", MUTED), new)
     else:
