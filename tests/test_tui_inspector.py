@@ -6,7 +6,7 @@ import re
 
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
 from agent.core import Agent
 from tui.app import MemchatApp
@@ -167,8 +167,8 @@ async def test_edit_through_dialog(tui_agent: Agent) -> None:
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, EditMemoryDialog)
-        assert dialog.query_one("#value", Input).value == "my sister is Alice"
-        dialog.query_one("#value", Input).value = "my sister is Alicia"
+        assert dialog.query_one("#value", TextArea).text == "my sister is Alice"
+        dialog.query_one("#value", TextArea).text = "my sister is Alicia"
         await pilot.click("#save")
         await pilot.pause()
         assert app.screen is screen
@@ -246,7 +246,7 @@ async def test_markup_is_shown_literally(tui_agent: Agent) -> None:
         assert MARKUP in shown and "[b]key[/b]" in shown
         await pilot.press("e")
         await pilot.pause()
-        assert app.screen.query_one("#value", Input).value == MARKUP
+        assert app.screen.query_one("#value", TextArea).text == MARKUP
 
 
 async def test_reload_after_reset_shows_empty_message(tui_agent: Agent) -> None:

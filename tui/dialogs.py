@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 
 class Dialog(ModalScreen):
@@ -109,7 +109,9 @@ class PromptDialog(Dialog):
 
 
 class EditMemoryDialog(Dialog):
-    """Edit a memory's key and value; dismisses with (key, value), or None."""
+    """Edit a memory's key and (multi-line) value; dismisses with (key, value), or None."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, key: str, value: str) -> None:
         super().__init__()
@@ -119,14 +121,17 @@ class EditMemoryDialog(Dialog):
         with Vertical(classes="dialog-box"):
             yield Label("Key")
             yield Input(value=self.key, id="key")
-            yield Label("Value")
-            yield Input(value=self.value, id="value")
+            yield Label("Value (Ctrl+S saves)")
+            yield TextArea(self.value, id="value", soft_wrap=True, classes="edit-value")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
 
     def _result(self) -> tuple[str, str]:
-        return self.query_one("#key", Input).value, self.query_one("#value", Input).value
+        return self.query_one("#key", Input).value, self.query_one("#value", TextArea).text
+
+    def action_save(self) -> None:
+        self.dismiss(self._result())
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.dismiss(self._result())

@@ -30,6 +30,7 @@ keeps both).
 | Escape | chat | stop the reply (what was said is kept, marked as stopped) |
 | Ctrl+Up / Ctrl+Down | chat | select an earlier / later reply; the panel shows its memory |
 | / | memories | search (an attention read: rows ordered by weight) |
+| Enter, Down / Escape | memory search | go to the rows / clear the search |
 | e / f / p / u | memories | edit / forget / pin / unpin the selected memory |
 | n / s / r / d | profiles | new / switch to / reset / delete the selected profile |
 
