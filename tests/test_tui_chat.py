@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from agent.core import Agent, Models
 from agent.errors import ModelMissingError
@@ -14,7 +15,7 @@ from tests.fakes import FakeEncoder
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
 from tui.widgets.memory_panel import MemoryPanel, WrittenRow
-from tui.widgets.messages import Reply, UserMessage
+from tui.widgets.messages import ChatInput, Reply, UserMessage
 
 
 class GatedGenerator:
@@ -151,9 +152,15 @@ async def test_hostile_input_changes_nothing_but_the_conversation(tui_agent: Age
         await settle(pilot)
         shown = app.screen.query(UserMessage).first()
         assert str(shown.render()) == markup
-        paste = "a long line of pasted text " * 4000  # 108 KB
-        await send(pilot, paste)
+        paste = "a long line of pasted text " * 4000  # 108 KB, one line
+        chat_input = app.screen.query_one(ChatInput)
+        app.post_message(events.Paste(paste))
+        await pilot.pause()
+        # the editor holds a short marker, not 108 KB of text to lay out
+        assert chat_input.text == "[pasted text #1: 108,000 characters]"
+        await pilot.press("enter")
         await settle(pilot)
+        assert chat_input.text == "" and chat_input.pastes == {}
         shown = app.screen.query(UserMessage).last()
         assert "more characters" in str(shown.render())
         assert app.screen.query(Reply).last().result is not None
@@ -229,3 +236,25 @@ def test_missing_model_snapshot(snap_compare, tmp_path: Path, fixed_clock: None)
     agent.models = Models(FakeEncoder, missing)
     assert snap_compare(MemchatApp(agent, load_models=True), terminal_size=(80, 24),
                         run_before=settle)
+
+
+async def test_small_paste_goes_into_the_editor_with_its_lines(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chat_input = app.screen.query_one(ChatInput)
+        app.post_message(events.Paste("first line\nsecond line"))
+        await pilot.pause()
+        assert chat_input.text == "first line\nsecond line"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert [m.key_text for m in tui_agent.list_memories("turn")] == ["first line\nsecond line"]
+
+
+async def test_typing_enter_sends_and_ctrl_j_adds_a_line(tui_agent: Agent) -> None:
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"hi", "ctrl+j", *"there")
+        assert app.screen.query_one(ChatInput).text == "hi\nthere"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert [m.key_text for m in tui_agent.list_memories("turn")] == ["hi\nthere"]

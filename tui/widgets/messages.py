@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -13,28 +16,57 @@ from agent.turn import TurnResult
 
 # A long paste is stored whole; the transcript shows its beginning.
 SHOWN_CHARS = 4000
+# A paste longer than this goes in as a marker, not into the editor.
+LARGE_PASTE_CHARS = 2000
 
 
 class ChatInput(TextArea):
-    """Multi-line input: Enter sends, Ctrl+J or Alt+Enter starts a new line, paste keeps lines."""
+    """Multi-line input: Enter sends, Ctrl+J or Alt+Enter starts a new line, paste keeps lines.
+
+    A large paste is not put into the editor (laying out 100 KB of text would freeze the UI):
+    a short marker stands in for it and the whole text is sent with the message.
+    """
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
 
-    async def _on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pastes: dict[str, str] = {}  # marker -> pasted text
+
+    async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.prevent_default()
             event.stop()
-            self.post_message(self.Submitted(self.text))
+            self.post_message(self.Submitted(self.message()))
             return
         if event.key in ("ctrl+j", "alt+enter"):
             event.prevent_default()
             event.stop()
             self.insert("\n")
-            return
-        await super()._on_key(event)
+        # other keys: Textual goes on to TextArea's own handler (it walks the class hierarchy)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(event.text) <= LARGE_PASTE_CHARS:
+            return  # TextArea's own handler inserts it
+        event.prevent_default()
+        event.stop()
+        marker = f"[pasted text #{len(self.pastes) + 1}: {len(event.text):,} characters]"
+        self.pastes[marker] = event.text
+        self.insert(marker)
+
+    def message(self) -> str:
+        """The text to send: the editor's text with each paste marker replaced by its paste."""
+        text = self.text
+        for marker, pasted in self.pastes.items():
+            text = text.replace(marker, pasted)
+        return text
+
+    def clear(self) -> Any:
+        self.pastes.clear()
+        return super().clear()
 
 
 class UserMessage(Static):
