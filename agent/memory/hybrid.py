@@ -1,0 +1,153 @@
+"""The hybrid score of a memory read: dense cosine + BM25, lifted by temporal neighbours.
+
+Pure tensor functions. n = memories of the active profile; every function also takes a batch of
+questions as leading dimensions, (..., n), which the benchmark uses. The product then turns the
+final score into the weights it shows: alpha = softmax(score / tau), summing to 1 over n.
+
+    c_i     = (dense_i - mean(dense)) / s_d + w_lex * z(bm25)_i               content match
+    lift_i  = max(0, max_{d=1..D} g^d * max(c_{prev^d(i)}, c_{next^d(i)}))   temporal links
+    score_i = c_i + lift_i + b * [speaker of i is named in the question] + lambda * ln(len_i)
+
+Measured on the LoCoMo dev conversations (bench/locomo_retrieval.py), turn recall@5 over
+categories 1-4: cosine 0.38, BM25 0.56, c 0.60, + one-hop lift 0.63, + speaker 0.70,
++ second hop 0.71, + length prior 0.73 (0.73 when g, b, lambda are chosen on four conversations
+and scored on the fifth). The dense term uses a fixed scale s_d = 0.08 (MiniLM cosines spread
+about 0.1 over a conversation) rather than its z-score: recall is the same (0.730 against 0.733),
+and a clear match keeps its weight in a profile of three memories, where a z-score caps out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from agent.memory.lexical import tokens
+
+
+@dataclass(frozen=True)
+class HybridParams:
+    """Defaults chosen on the LoCoMo dev conversations (leave-one-conversation-out checked)."""
+
+    lexical_weight: float = 1.0  # w_lex: z-scored BM25 against the scaled cosine, equal footing
+    dense_scale: float | None = 0.08  # s_d: cosine's scale; None z-scores it like BM25
+    neighbour_decay: float = 0.8  # g: a neighbour d links away lends g^d of its content score
+    neighbour_hops: int = 2  # D: links followed each way (2 reaches the same speaker's turn)
+    speaker_boost: float = 6.0  # b, in z units: a soft filter on the speaker the question names
+    length_prior: float = 2.0  # lambda: read weight scaled by len^(lambda / tau), len in tokens
+    tau: float = 2.0  # softmax temperature: max likelihood of the evidence turns on LoCoMo dev
+
+
+def zscore(x: torch.Tensor) -> torch.Tensor:
+    """z_i = (x_i - mean(x)) / std(x) along the last dim (population std); 0 where x is flat."""
+    # x: (..., n)
+    x = x.float()
+    std = x.std(dim=-1, unbiased=False, keepdim=True)  # (..., 1)
+    centred = x - x.mean(dim=-1, keepdim=True)  # (..., n)
+    return torch.where(std > 0, centred / std.clamp_min(1e-12), torch.zeros_like(centred))
+
+
+def content_scores(
+    dense: torch.Tensor,
+    lexical: torch.Tensor,
+    lexical_weight: float = 1.0,
+    dense_scale: float | None = None,
+) -> torch.Tensor:
+    """c = (dense - mean(dense)) / s_d + w_lex * z(lexical), or z(dense) when s_d is None:
+    both signals on about the same scale before mixing."""
+    # dense, lexical: (..., n)  ->  (..., n)
+    dense = dense.float()
+    if dense_scale is None:
+        scaled = zscore(dense)
+    else:
+        scaled = (dense - dense.mean(dim=-1, keepdim=True)) / dense_scale
+    return scaled + lexical_weight * zscore(lexical)
+
+
+def follow(rows: torch.Tensor, links: torch.Tensor) -> torch.Tensor:
+    """One more step along a link: links[rows] where rows >= 0, else -1 (no such memory)."""
+    # rows, links: (n,) long, -1 for none
+    return torch.where(rows >= 0, links[rows.clamp_min(0)], rows)
+
+
+def neighbour_lift(
+    content: torch.Tensor,
+    prev_row: torch.Tensor,
+    next_row: torch.Tensor,
+    decay: float,
+    hops: int = 2,
+) -> torch.Tensor:
+    """lift_i = max(0, max_{d=1..hops} decay^d * max(c_{prev^d(i)}, c_{next^d(i)})).
+
+    The DNC temporal links read forward and backward from a strongly matched memory: a turn
+    whose neighbour matches the question is lifted, with weight decay^d at d links away. A
+    missing neighbour (row -1) or one below the mean (c < 0) lifts nothing.
+    """
+    # content: (..., n)   prev_row, next_row: (n,) long, -1 for none
+    lift = torch.zeros_like(content)  # (..., n)
+    back, forward = prev_row, next_row
+    for d in range(1, hops + 1):
+        for rows in (back, forward):
+            found = content[..., rows.clamp_min(0)]  # (..., n): the neighbour's content score
+            lift = torch.maximum(lift, torch.where(rows >= 0, decay**d * found, 0.0))
+        back, forward = follow(back, prev_row), follow(forward, next_row)
+    return lift
+
+
+def speaker_match(question: str, speakers: Sequence[str]) -> torch.Tensor:
+    """(n,) bool: memory i's speaker is named in the question (case-insensitive, whole word).
+
+    "What did Caroline do?" names Caroline (and "Caroline's" does), never "Carol".
+    """
+    named = {
+        name
+        for name in {s.lower() for s in speakers if s}
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question.lower())
+    }
+    return torch.tensor([s.lower() in named for s in speakers], dtype=torch.bool)
+
+
+def key_lengths(key_texts: Sequence[str]) -> torch.Tensor:
+    """(n,) float: the number of content tokens (BM25 tokens: stems, no stop words) of each key."""
+    return torch.tensor([float(len(tokens(text))) for text in key_texts])
+
+
+def length_prior(lengths: torch.Tensor) -> torch.Tensor:
+    """ln(len_i), len clamped to >= 1: added with weight lambda, so alpha_i ~ len_i^(lambda/tau).
+
+    Longer turns carry more facts: on LoCoMo a turn of 40+ words is ten times as likely to be
+    evidence as one under 8 words, while BM25's length normalisation pushes the other way.
+    """
+    # lengths: (n,)
+    return torch.log(lengths.float().clamp_min(1.0))
+
+
+def hybrid_scores(
+    dense: torch.Tensor,
+    lexical: torch.Tensor,
+    prev_row: torch.Tensor,
+    next_row: torch.Tensor,
+    speaker_match: torch.Tensor,
+    params: HybridParams = HybridParams(),
+    lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """score_i = c_i + lift_i + b * speaker_i + lambda * ln(len_i)   (see the module docstring).
+
+    dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared); lengths: key_lengths(...),
+    None to leave the length prior out. Returns the final score; weights = softmax(score / tau).
+    """
+    # dense, lexical, speaker_match: (..., n)   prev_row, next_row, lengths: (n,)
+    c = content_scores(dense, lexical, params.lexical_weight, params.dense_scale)  # (..., n)
+    lift = neighbour_lift(c, prev_row, next_row, params.neighbour_decay, params.neighbour_hops)
+    score = c + lift + params.speaker_boost * speaker_match.float()  # (..., n)
+    if lengths is not None and params.length_prior:
+        score = score + params.length_prior * length_prior(lengths)
+    return score
+
+
+def read_weights(score: torch.Tensor, tau: float) -> torch.Tensor:
+    """alpha_i = softmax_i(score_i / tau): the weights shown to users, summing to 1 over n."""
+    # score: (..., n)
+    return torch.softmax(score / tau, dim=-1)
