@@ -115,9 +115,12 @@ class Agent(MemoryActions, ProfileActions):
 
     # ------------------------------------------------------------ the turn loop
 
-    def read(self, profile_id: int, query: Any, hops: int | None = None) -> ReadResult:
+    def read(self, profile_id: int, query: Any, text: str, hops: int | None = None) -> ReadResult:
+        """The hybrid attention read of `text`, whose embedding is `query`."""
         st = self.settings
-        return self.store.read(profile_id, query, st.read_k, hops or st.hops, st.tau, st.hop_lambda)
+        return self.store.read(
+            profile_id, query, st.read_k, hops or st.hops, st.tau, st.hop_lambda, query_text=text
+        )
 
     def remember(self, message: str, label: str = "chat") -> TurnStart:
         """The memory part of a turn, committed: encode, read, then write the user turn, what it
@@ -131,7 +134,7 @@ class Agent(MemoryActions, ProfileActions):
         query = encoder.encode([text])[0]  # (d,)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
-        read = self.read(profile_id, query)
+        read = self.read(profile_id, query, text)
         t_read = elapsed_ms(t0)
         t0 = time.perf_counter()
         with self.store.unit(profile_id) as unit:

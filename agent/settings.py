@@ -36,8 +36,9 @@ class Settings:
     encoder: str = ""
     # torch dtype the generator runs in: float32 | bfloat16
     generator_dtype: str = "float32"
-    # Attention temperature of the memory read: alpha = softmax(q.k / tau).
-    tau: float = 0.05
+    # Temperature of the memory read: alpha = softmax(score / tau), score the hybrid score of
+    # agent/memory/hybrid.py (chosen on LoCoMo dev by the evidence turns' likelihood).
+    tau: float = 2.0
     # Memories returned by a read (the weights still sum to 1 over all memories).
     read_k: int = 8
     # Read hops (MemN2N); lambda is the weight of the read vector added to the query.

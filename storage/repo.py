@@ -281,11 +281,37 @@ def bump_memory_version(s: Session, profile_id: int) -> int:
     return memory_version(s, profile_id)
 
 
-def embedding_rows(s: Session, profile_id: int) -> list[tuple[int, str, float, bytes, bytes]]:
-    """(id, kind, usage, key_emb, value_emb) of every memory of the profile, by id."""
+MemoryRow = tuple[int, str, bytes, bytes, str, int | None, int | None, str]
+
+
+def memory_rows(s: Session, profile_id: int) -> list[MemoryRow]:
+    """(id, kind, key_emb, value_emb, key_text, prev_id, next_id, speaker) of every memory of
+    the profile, by id; the speaker is the source turn's ("" when none)."""
     rows = s.execute(
-        select(Memory.id, Memory.kind, Memory.usage, Memory.key_emb, Memory.value_emb)
+        select(
+            Memory.id,
+            Memory.kind,
+            Memory.key_emb,
+            Memory.value_emb,
+            Memory.key_text,
+            Memory.prev_id,
+            Memory.next_id,
+            func.coalesce(Turn.speaker, ""),
+        )
+        .outerjoin(Turn, Turn.id == Memory.source_turn_id)
         .where(Memory.profile_id == profile_id)
         .order_by(Memory.id)
     ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def memory_speakers(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:
+    """The speaker of each memory's source turn (memories without one are left out)."""
+    if not memory_ids:
+        return {}
+    rows = s.execute(
+        select(Memory.id, Turn.speaker)
+        .join(Turn, Turn.id == Memory.source_turn_id)
+        .where(Memory.id.in_(memory_ids))
+    ).all()
+    return {memory_id: speaker for memory_id, speaker in rows}

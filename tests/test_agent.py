@@ -277,3 +277,12 @@ def test_switching_to_an_unknown_profile_changes_nothing(agent: Agent) -> None:
     with pytest.raises(NotFoundError):
         agent.switch_profile("nobody")
     assert agent.profile_name == "bob"
+
+
+def test_hybrid_read_uses_names_and_links(agent: Agent) -> None:
+    """BM25 finds a rare name the encoder blurs; the read stays a softmax over all memories."""
+    for text in ["I went to the market", "Zanzibar was lovely this spring", "I like rain"]:
+        agent.ask(text)
+    result = agent.search("Tell me about Zanzibar", k=10)
+    assert result.results[0].value == "Zanzibar was lovely this spring"
+    assert sum(i.weight for i in result.results) == pytest.approx(1.0, abs=1e-5)

@@ -23,7 +23,7 @@ STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
     s t d ll m o re ve y don doesn didn isn wasn weren won wouldn shouldn couldn hasn haven hadn
-    aren ain ma mightn mustn needn shan""".split()
+    aren ain ma mightn mustn needn shan""".split()  # noqa: SIM905 (a list literal: 150 lines)
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _STEMMER = PorterStemmer()
@@ -47,7 +47,8 @@ def bm25_idf(n_docs: int, doc_freq: int) -> float:
 class LexicalIndex:
     """BM25 over documents keyed by id:
 
-    score(q, d) = sum_{t in q} idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
+    score(q, d) = sum_{t in q} idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * norm(d)),
+    norm(d) = 1 - b + b * |d| / avgdl
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:

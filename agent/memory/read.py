@@ -5,6 +5,7 @@ Pure tensor functions; n = memories of the active profile, d = embedding size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -56,14 +57,21 @@ def multi_hop_read(
     tau: float,
     hops: int = 1,
     hop_lambda: float = 1.0,
+    score: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> list[Hop]:
-    """`hops` reads; after each, q <- normalize(q + lambda * o) (DESIGN section 3)."""
+    """`hops` reads; after each, q <- normalize(q + lambda * o) (DESIGN section 3).
+
+    Each hop scores s = score(K q) (plain cosine when `score` is None) and reads with
+    alpha = softmax(s / tau); `Hop.scores` holds s.
+    """
     result: list[Hop] = []
     q = query.float()
     for _ in range(max(1, hops)):
-        scores, weights = attention_weights(q, keys, tau)
-        o = read_vector(weights, values).float()
-        result.append(Hop(query=q, scores=scores, weights=weights, read=o))
+        cosine = (keys @ q.to(keys.dtype)).float()  # (n,)
+        final = cosine if score is None else score(cosine)  # (n,)
+        weights = torch.softmax(final / tau, dim=0)  # (n,)
+        o = read_vector(weights, values).float()  # (d,)
+        result.append(Hop(query=q, scores=final, weights=weights, read=o))
         q = next_query(q, o, hop_lambda)
     return result
 

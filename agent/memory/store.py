@@ -16,7 +16,9 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
+from agent.memory.hybrid import HybridParams, hybrid_scores
 from agent.memory.read import Hop, multi_hop_read, top_k, usage_update
+from agent.memory.text_index import TextIndex
 from storage import repo
 from storage.models import Memory
 
@@ -121,7 +123,9 @@ class MemoryStore:
         self.sessions = sessions
         self._encoder = encoder  # loaded on first use: listing memories needs no model
         self._caches: dict[int, KeyCache] = {}
+        self._texts: dict[int, TextIndex] = {}
         self._signatures: dict[int, int] = {}  # memory version each cache reflects
+        self.hybrid = HybridParams()
 
     @property
     def encoder(self) -> Encoder:
@@ -136,18 +140,23 @@ class MemoryStore:
             signature = repo.memory_version(s, profile_id)
             cache = self._caches.get(profile_id)
             if cache is None or self._signatures.get(profile_id) != signature:
-                rows = [(i, k, ke, ve) for i, k, _u, ke, ve in repo.embedding_rows(s, profile_id)]
-                cache = KeyCache.from_rows(self.encoder.dim, rows)
-                self._caches[profile_id] = cache
+                rows = repo.memory_rows(s, profile_id)
+                cache = KeyCache.from_rows(self.encoder.dim, [r[:4] for r in rows])
+                text = TextIndex()
+                for memory_id, _kind, _ke, _ve, key_text, prev_id, next_id, speaker in rows:
+                    text.put(memory_id, key_text, speaker, prev_id, next_id)
+                self._caches[profile_id], self._texts[profile_id] = cache, text
                 self._signatures[profile_id] = signature
         return cache
 
     def forget_cache(self, profile_id: int) -> None:
         self._caches.pop(profile_id, None)
+        self._texts.pop(profile_id, None)
         self._signatures.pop(profile_id, None)
 
     def forget_all_caches(self) -> None:
         self._caches.clear()
+        self._texts.clear()
         self._signatures.clear()
 
     @contextmanager
@@ -159,17 +168,20 @@ class MemoryStore:
             if not (unit.puts or unit.removed):
                 return
             version = repo.bump_memory_version(s, profile_id)
-        cache = self._caches.get(profile_id)
-        if cache is None:
+            speakers = repo.memory_speakers(s, [m.id for m in unit.puts])
+        cache, text = self._caches.get(profile_id), self._texts.get(profile_id)
+        if cache is None or text is None:
             return
         if self._signatures.get(profile_id) != version - 1:
             self.forget_cache(profile_id)  # another process wrote too: reload on the next read
             return
         for memory_id in unit.removed:
             cache.remove(memory_id)
+            text.remove(memory_id)
         for m in unit.puts:
             if m.id not in unit.removed:
                 cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
+                text.put(m.id, m.key_text, speakers.get(m.id, ""), m.prev_id, m.next_id)
         self._signatures[profile_id] = version
 
     # ------------------------------------------------------------ read
@@ -180,17 +192,20 @@ class MemoryStore:
         query: torch.Tensor,
         k: int,
         hops: int = 1,
-        tau: float = 0.05,
+        tau: float = 2.0,
         hop_lambda: float = 1.0,
+        query_text: str = "",
     ) -> ReadResult:
-        """Attention read over the profile's memories (query vector given, already encoded)."""
+        """Attention read over the profile's memories (query vector given, already encoded);
+        `query_text` feeds the lexical and speaker parts of the hybrid score."""
         started = time.perf_counter()
         cache = self.cache(profile_id)
         if len(cache) == 0:
             return ReadResult([], [[] for _ in range(max(1, hops))], 0.0)
-        hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda)
+        score = self._hybrid_score(profile_id, cache, query_text)
+        hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda, score)
         picked = [self._top(cache, h, k) for h in hop_reads]
-        texts = self._texts(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
+        texts = self._key_values(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
         if len(texts) < len({r for rows in picked for r, _, _ in rows}):
             self.forget_cache(profile_id)  # forgotten meanwhile by another process: reload next
         hop_items = [
@@ -204,6 +219,22 @@ class MemoryStore:
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(hop_items[-1], hop_items, elapsed)
 
+    def _hybrid_score(
+        self, profile_id: int, cache: KeyCache, query_text: str
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """cosine (n,) -> the hybrid score (n,) of agent/memory/hybrid.py for this query."""
+        text = self._texts[profile_id]
+        rows = text.rows(cache)
+        lexical = text.lexical_scores(cache, query_text)  # (n,)
+        speakers = text.speaker_match(cache, query_text)  # (n,) bool
+
+        def score(cosine: torch.Tensor) -> torch.Tensor:
+            return hybrid_scores(
+                cosine, lexical, rows.prev_row, rows.next_row, speakers, self.hybrid, rows.lengths
+            )
+
+        return score
+
     @staticmethod
     def _top(cache: KeyCache, hop: Hop, k: int) -> list[tuple[int, float, float]]:
         weights, rows = top_k(hop.weights, k)
@@ -211,7 +242,7 @@ class MemoryStore:
             (int(r), float(w), float(hop.scores[r])) for w, r in zip(weights, rows, strict=True)
         ]
 
-    def _texts(
+    def _key_values(
         self, profile_id: int, rows: set[int], cache: KeyCache
     ) -> dict[int, tuple[str, str]]:
         ids = [cache.ids[r] for r in rows]
@@ -225,7 +256,7 @@ class MemoryStore:
         text: str,
         k: int,
         hops: int = 1,
-        tau: float = 0.05,
+        tau: float = 2.0,
         hop_lambda: float = 1.0,
     ) -> ReadResult:
         """Encode `text` and read: a search is a read without generation.
@@ -234,7 +265,7 @@ class MemoryStore:
         self.cache(profile_id)
         started = time.perf_counter()
         query = encoder.encode([text])[0]
-        result = self.read(profile_id, query, k, hops, tau, hop_lambda)
+        result = self.read(profile_id, query, k, hops, tau, hop_lambda, query_text=text)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
 

@@ -1,0 +1,143 @@
+"""Writing a LoCoMo conversation into a profile through the agent's own write path.
+
+Each turn is one transaction, as in `Agent.remember` but without the read: the Turn row (with
+its speaker), its episodic memory (key `"<date> <speaker>: <text>"`, linked after the previous
+turn) and the preferences and facts the turn states. One chat session per LoCoMo session,
+labelled with its date. The keys are encoded before writing, in batches of similar length
+(padding to the longest of a batch is most of the cost of encoding long turns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from agent.core import Agent
+from agent.errors import NotFoundError
+from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn
+from agent.text import clean_text
+from agent.turn import write_statements, write_turn_memory
+from storage import repo
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A conversation in its profile, with what scoring needs."""
+
+    profile_id: int
+    dia_of: dict[int, str]  # memory id -> dialogue id of its source turn ("D1:3")
+    key_of: dict[int, str]  # memory id -> key text
+    turns: int
+    sessions: int
+
+
+def photo_suffix(turn: LocomoTurn) -> str:
+    return f" [shares a photo: {turn.blip_caption}]" if turn.blip_caption else ""
+
+
+def turn_key(date: str, turn: LocomoTurn) -> str:
+    """The key text of a turn memory: '8 May 2023 Caroline: text [shares a photo: ...]'."""
+    return f"{date} {turn.speaker}: {clean_text(turn.text)}{photo_suffix(turn)}"
+
+
+def encode_batched(
+    encode: Callable[[list[str]], torch.Tensor], texts: list[str], batch: int = 32
+) -> torch.Tensor:
+    """encode(texts), in batches of texts of similar length; rows in the order given."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    parts = [encode([texts[i] for i in order[j : j + batch]]) for j in range(0, len(texts), batch)]
+    if not parts:
+        return torch.zeros(0, 0)
+    vectors = torch.empty(len(texts), parts[0].shape[1], dtype=parts[0].dtype)  # (n, d)
+    vectors[torch.tensor(order)] = torch.cat(parts)
+    return vectors
+
+
+def fresh_profile(agent: Agent, name: str) -> int:
+    """Reset profile `name` (or create it), make it the agent's active profile; its id."""
+    try:
+        agent.reset_profile(name)
+    except NotFoundError:
+        agent.create_profile(name)
+    agent.switch_profile(name)
+    return agent.profile_id()
+
+
+def ingest_turn(
+    agent: Agent,
+    profile_id: int,
+    session_id: int,
+    turn: LocomoTurn,
+    key: str,
+    key_vec: torch.Tensor,
+) -> int:
+    """One turn in one transaction: the Turn row, its turn memory, the statements it makes.
+    Returns the Turn row's id."""
+    said = clean_text(turn.text)
+    with agent.store.unit(profile_id) as unit:
+        row = repo.add_turn(
+            unit.session, profile_id, session_id, "user", said + photo_suffix(turn), turn.speaker
+        )
+        write_turn_memory(unit, key, key_vec, row.id)
+        if said:
+            write_statements(unit, said, row.id, agent.store.encoder.encode)
+    return row.id
+
+
+def ingest_session(
+    agent: Agent,
+    profile_id: int,
+    session: LocomoSession,
+    vectors: torch.Tensor | None = None,
+    on_turn: Callable[[], None] | None = None,
+) -> dict[int, str]:
+    """A LoCoMo session as one chat session; `vectors` (turns, d) are the turns' encoded keys
+    (encoded here in one batch if not given). Returns Turn row id -> dialogue id."""
+    with agent.sessions() as s, s.begin():
+        label = session.date or f"session {session.number}"
+        session_id = repo.start_session(s, profile_id, label).id
+    keys = [turn_key(session.date, t) for t in session.turns]
+    if not keys:
+        return {}
+    if vectors is None:
+        vectors = agent.store.encoder.encode(keys)  # (turns, d), one batch
+    dia_of_turn = {}
+    for turn, key, vec in zip(session.turns, keys, vectors, strict=True):
+        dia_of_turn[ingest_turn(agent, profile_id, session_id, turn, key, vec)] = turn.dia_id
+        if on_turn is not None:
+            on_turn()
+    return dia_of_turn
+
+
+def memory_map(
+    agent: Agent, profile_id: int, dia_of_turn: dict[int, str]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """(memory id -> dialogue id, memory id -> key text) for every memory of the profile;
+    extracted memories map to their source turn."""
+    dia_of, key_of = {}, {}
+    with agent.sessions() as s:
+        for m in repo.list_memories(s, profile_id):
+            key_of[m.id] = m.key_text
+            if m.source_turn_id in dia_of_turn:
+                dia_of[m.id] = dia_of_turn[m.source_turn_id]
+    return dia_of, key_of
+
+
+def ingest_sample(
+    agent: Agent, sample: LocomoSample, on_turn: Callable[[], None] | None = None
+) -> Ingested:
+    """Every session of `sample` into a fresh profile `locomo-<sample_id>` (made active)."""
+    profile_id = fresh_profile(agent, f"locomo-{sample.sample_id}")
+    agent.store.cache(profile_id)  # loaded once: each write then updates it in place
+    keys = [turn_key(s.date, t) for s in sample.sessions for t in s.turns]
+    vectors = encode_batched(agent.store.encoder.encode, keys)  # (turns, d)
+    dia_of_turn: dict[int, str] = {}
+    start = 0
+    for session in sample.sessions:
+        end = start + len(session.turns)
+        dia_of_turn.update(ingest_session(agent, profile_id, session, vectors[start:end], on_turn))
+        start = end
+    dia_of, key_of = memory_map(agent, profile_id, dia_of_turn)
+    return Ingested(profile_id, dia_of, key_of, len(dia_of_turn), len(sample.sessions))

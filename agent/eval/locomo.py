@@ -1,0 +1,267 @@
+"""The LoCoMo run: ingest each conversation, then read each question with every retrieval
+method over the same memories (recall@k of the evidence turns) and, unless retrieval-only,
+answer it from the product's read (official F1, latency, prompt tokens).
+
+Methods are pluggable: `METHODS` maps a name to a factory `MethodContext -> Method`, where a
+Method maps a question to memory ids, best first. "default" is the product's read; add a row
+(hops, temporal links, ...) by adding a factory.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from agent.core import Agent
+from agent.eval.ingest import Ingested, ingest_sample
+from agent.eval.locomo_data import LocomoQuestion, LocomoSample
+from agent.eval.scorer import score
+from agent.memory.lexical import LexicalIndex
+from agent.memory.store import ReadItem, ReadResult
+from agent.prompt import fit_lines
+from agent.turn import elapsed_ms, generate
+
+RECALL_KS = (1, 5, 10, 20)
+TOP_K = max(RECALL_KS)  # memories each method returns (the default read: agent.search k)
+ANSWER_MEMORIES = 10  # read memories offered to the generator, most weighted first
+ANSWER_TOKENS = 32
+ANSWER_SYSTEM = (
+    "You answer a question about a long conversation between two people. Below are the lines "
+    "of that conversation most related to the question, each with its date and speaker. "
+    "Answer with a short phrase, not a full sentence. If these lines do not contain the "
+    "answer, reply exactly: Not mentioned in the conversation."
+)
+
+Method = Callable[[str], list[int]]  # question -> memory ids, best first
+
+
+class AgentRead:
+    """The product's read, `agent.search(question, k)`; keeps the last result for the answer."""
+
+    def __init__(self, agent: Agent, k: int) -> None:
+        self.agent, self.k = agent, k
+        self.last = ReadResult([], [[]], 0.0)
+
+    def __call__(self, question: str) -> list[int]:
+        self.last = self.agent.search(question, k=self.k)
+        return [item.id for item in self.last.results]
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """What a method factory may use: the agent, the ingested conversation, its questions
+    (to prepare in one batch) and how many memory ids to return."""
+
+    agent: Agent
+    ingested: Ingested
+    questions: list[str]
+    k: int
+
+
+def dense_method(ctx: MethodContext) -> Method:
+    """Cosine of the question's embedding with the cached memory keys, top k. The questions
+    are encoded beforehand in one batch (so its latency is the read alone)."""
+    cache = ctx.agent.store.cache(ctx.ingested.profile_id)
+    encoder = ctx.agent.store.encoder
+    unique = list(dict.fromkeys(ctx.questions))
+    vectors = dict(zip(unique, encoder.encode(unique), strict=True)) if unique else {}
+
+    def rank(question: str) -> list[int]:
+        if len(cache) == 0:
+            return []
+        query = vectors[question] if question in vectors else encoder.encode([question])[0]
+        scores = cache.keys @ query.to(cache.keys.dtype)  # (n,)
+        rows = torch.topk(scores, min(ctx.k, len(cache))).indices
+        return [cache.ids[r] for r in rows.tolist()]
+
+    return rank
+
+
+def bm25_method(ctx: MethodContext) -> Method:
+    """BM25 over the memories' key texts, top k (ties by id)."""
+    index = LexicalIndex()
+    for memory_id, key in ctx.ingested.key_of.items():
+        index.put(memory_id, key)
+
+    def rank(question: str) -> list[int]:
+        scores = index.scores(question)
+        return sorted(scores, key=lambda i: (-scores[i], i))[: ctx.k]
+
+    return rank
+
+
+MethodFactory = Callable[[MethodContext], Method]
+METHODS: dict[str, MethodFactory] = {
+    "default": lambda ctx: AgentRead(ctx.agent, ctx.k),
+    "dense": dense_method,
+    "bm25": bm25_method,
+}
+
+
+# ------------------------------------------------------------------ recall (pure)
+
+
+def dia_ranking(memory_ids: Iterable[int], dia_of: dict[int, str], k: int) -> list[str]:
+    """The dialogue ids of ranked memories: first occurrence kept, unknown ids skipped, k."""
+    ranked: list[str] = []
+    for memory_id in memory_ids:
+        dia_id = dia_of.get(memory_id)
+        if dia_id is not None and dia_id not in ranked:
+            ranked.append(dia_id)
+    return ranked[:k]
+
+
+def recall_at(ranked: list[str], evidence: list[str], k: int) -> float | None:
+    """|evidence in the first k| / |evidence|; None without evidence."""
+    gold = set(evidence)
+    if not gold:
+        return None
+    return len(gold & set(ranked[:k])) / len(gold)
+
+
+def mean_recall(
+    pairs: Iterable[tuple[list[str], list[str]]], ks: Iterable[int] = RECALL_KS
+) -> dict[str, float | None]:
+    """Mean recall@k over (ranked, evidence) pairs that have evidence; None if none has."""
+    pairs = [(r, e) for r, e in pairs if e]
+    return {
+        str(k): (sum(recall_at(r, e, k) or 0.0 for r, e in pairs) / len(pairs) if pairs else None)
+        for k in ks
+    }
+
+
+# ------------------------------------------------------------------ answers
+
+
+def answer_messages(
+    question: str,
+    read: list[ReadItem],
+    count_tokens: Callable[[str], int],
+    budget: int,
+    top: int = ANSWER_MEMORIES,
+) -> list[dict[str, str]]:
+    """System prompt with the top read memories' keys (by weight, within `budget` tokens),
+    then the question."""
+    items = sorted(read, key=lambda i: -i.weight)[:top]
+    lines = [f"- {i.key}" for i in items]
+    kept = fit_lines(lines, budget, count_tokens)
+    memories = "\n".join(lines[i] for i in kept) or "(none)"
+    system = f"{ANSWER_SYSTEM}\n\nConversation lines:\n{memories}"
+    user = f"{question}\n(Answer in a few words.)"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def prompt_tokens(generator: object, messages: list[dict[str, str]]) -> int:
+    """Tokens of the rendered prompt (the chat template) if the generator can tell, else the
+    sum over the messages' contents."""
+    counter = getattr(generator, "prompt_tokens", None)
+    if callable(counter):
+        return int(counter(messages))
+    return sum(generator.count_tokens(m["content"]) for m in messages)  # type: ignore[attr-defined]
+
+
+@dataclass
+class QuestionResult:
+    sample_id: str
+    question: str
+    category: int
+    answer: str
+    evidence: list[str]
+    ranked: dict[str, list[str]] = field(default_factory=dict)  # method -> dialogue ids
+    read_ms: dict[str, float] = field(default_factory=dict)  # method -> latency
+    prediction: str | None = None
+    f1: float | None = None
+    answer_ms: float | None = None  # read + prompt + generation
+    prompt_tokens: int | None = None
+
+
+def answer_question(agent: Agent, result: QuestionResult, read: list[ReadItem]) -> None:
+    """Generate a short answer from the read and score it (fills `result`)."""
+    generator = agent.models.generator  # loaded before the clock starts
+    started = time.perf_counter()
+    messages = answer_messages(
+        result.question, read, generator.count_tokens, agent.settings.memory_token_budget
+    )
+    result.prediction = generate(generator, messages, ANSWER_TOKENS, None, None)
+    result.answer_ms = result.read_ms["default"] + elapsed_ms(started)
+    result.prompt_tokens = prompt_tokens(generator, messages)
+    result.f1 = score(result.category, result.prediction, result.answer)
+
+
+def evaluate_question(
+    agent: Agent,
+    sample: LocomoSample,
+    question: LocomoQuestion,
+    methods: dict[str, Method],
+    ingested: Ingested,
+    qa: bool,
+) -> QuestionResult:
+    """Every method's ranking (and latency) for one question; the answer when `qa`."""
+    result = QuestionResult(
+        sample.sample_id, question.question, question.category, question.answer, question.evidence
+    )
+    for name, method in methods.items():
+        started = time.perf_counter()
+        ids = method(question.question)
+        result.read_ms[name] = elapsed_ms(started)
+        result.ranked[name] = dia_ranking(ids, ingested.dia_of, TOP_K)
+    reader = methods["default"]
+    if qa and isinstance(reader, AgentRead):
+        answer_question(agent, result, reader.last.results)
+    return result
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class RunResult:
+    results: list[QuestionResult]
+    methods: list[str]
+    conversations: int
+    turns: int
+    memories: int
+    retrieval_only: bool
+    elapsed_s: float
+
+
+def run_locomo(
+    agent: Agent,
+    samples: list[LocomoSample],
+    retrieval_only: bool = False,
+    progress: bool = True,
+) -> RunResult:
+    """Ingest and evaluate each sample in turn (a tqdm bar on stderr when `progress`)."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    total = sum(s.turn_count + len(s.questions) for s in samples)
+    if not retrieval_only:
+        agent.models.generator  # noqa: B018 - a missing model fails before any work is done
+    bar = tqdm(total=total, file=sys.stderr, disable=not progress, unit="step", mininterval=1.0)
+    results: list[QuestionResult] = []
+    turns = memories = 0
+    try:
+        for sample in samples:
+            bar.set_description(f"{sample.sample_id} ingest")
+            ingested = ingest_sample(agent, sample, on_turn=lambda: bar.update(1))
+            turns, memories = turns + ingested.turns, memories + len(ingested.key_of)
+            ctx = MethodContext(agent, ingested, [q.question for q in sample.questions], TOP_K)
+            methods = {name: make(ctx) for name, make in METHODS.items()}
+            bar.set_description(f"{sample.sample_id} questions")
+            for question in sample.questions:
+                if question.question.strip():
+                    results.append(
+                        evaluate_question(
+                            agent, sample, question, methods, ingested, not retrieval_only
+                        )
+                    )
+                bar.update(1)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    return RunResult(results, list(METHODS), len(samples), turns, memories, retrieval_only, elapsed)
