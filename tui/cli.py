@@ -14,6 +14,7 @@ from agent.errors import MemchatError, UsageError
 from agent.settings import load_settings
 from storage.db import StorageError
 from tui import commands
+from tui.eval_command import add_eval_parser
 
 
 def _positive(text: str) -> int:
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _memory_commands(sub)
     _profile_commands(sub)
+    add_eval_parser(sub)
     p = sub.add_parser("export", help="write profiles to a JSON Lines file")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--all", action="store_true", help="every profile, not just the active one")

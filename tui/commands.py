@@ -9,6 +9,7 @@ from collections.abc import Callable
 from agent.core import Agent
 from agent.errors import MemchatError, UsageError
 from tui import render
+from tui.eval_command import eval_locomo
 from tui.render import dump
 
 MakeAgent = Callable[[], Agent]
@@ -274,4 +275,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("profiles", "delete"): profiles_delete,
     ("export", None): export,
     ("import", None): import_,
+    ("eval", "locomo"): eval_locomo,
 }

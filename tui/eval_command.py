@@ -1,0 +1,141 @@
+"""`memchat eval locomo`: the LoCoMo evaluation from the command line (DESIGN section 7).
+
+The run never touches the user's data: it builds its own agent on `<out>/locomo.db` (one
+profile `locomo-<sample_id>` per conversation, reset first) with the configured models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.core import Agent
+from agent.errors import MemchatError
+from agent.settings import Settings, load_settings
+
+BuildAgent = Callable[[Settings], Agent]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    """Add `eval locomo` to the top-level subcommands `sub`."""
+    evals = sub.add_parser("eval", help="evaluate the memory on a benchmark (LoCoMo)")
+    esub = evals.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = esub.add_parser(
+        "locomo",
+        help="retrieval recall@k and QA F1 on LoCoMo conversations",
+        description="Ingest each LoCoMo conversation into a fresh profile of a separate "
+        "database (<out>/locomo.db; --db and --profile are not used), read every question "
+        "with the product's read and the dense and BM25 baselines, and answer it. Writes "
+        "report.json, report.md, recall.png and questions.jsonl to --out.",
+    )
+    p.add_argument("--data", type=Path, required=True, metavar="FILE", help="a LoCoMo JSON file")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("locomo-report"),
+        metavar="DIR",
+        help="output folder, also holding the evaluation database (default: ./locomo-report)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    p.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="evaluate only the first N conversations of the file (default: all)",
+    )
+    p.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="recall only: no answers generated (F1, answer latency and prompt tokens are null)",
+    )
+
+
+def _settings_used(settings: Settings) -> dict[str, object]:
+    names = ("tau", "hops", "hop_lambda", "memory_token_budget", "generator", "encoder")
+    shown: dict[str, object] = {n: getattr(settings, n) for n in names}
+    shown["generator"] = shown["generator"] or "packaged"
+    shown["encoder"] = shown["encoder"] or "packaged"
+    return shown
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
+    def row(name: str, table: dict) -> str:
+        cells = "  ".join(f"@{k} {_num(v)}" for k, v in table.items())
+        return f"  {name:<8} {cells}"
+
+    lines = [
+        f"LoCoMo: {doc['conversations']} conversations, {doc['questions']} questions "
+        f"(categories 1-4), {doc['elapsed_s']} s",
+        "recall of evidence turns:",
+        row("default", doc["recall_at"]),
+        *(row(m, d["recall_at"]) for m, d in doc["baselines"].items()),
+    ]
+    if not doc["retrieval_only"]:
+        lat = doc["latency_ms"]
+        lines.append(
+            f"F1 {_num(doc['f1'])}, category 5 {_num(doc['category_5']['f1'])}, "
+            f"answer p50 {_num(lat['answer_p50'], 0)} ms, "
+            f"prompt tokens {_num(doc['prompt_tokens_mean'], 0)}"
+        )
+    lines.append("report: " + ", ".join(str(p) for p in paths.values()))
+    return lines
+
+
+def eval_locomo(
+    args: argparse.Namespace, make_agent: Callable[[], Agent], build: BuildAgent | None = None
+) -> int:
+    """Run the LoCoMo evaluation. `make_agent` (the user's agent) is not used: the run has its
+    own database in --out; `build` makes that agent (default: `agent.bootstrap.build_agent`)."""
+    from agent.eval.locomo import run_locomo
+    from agent.eval.locomo_data import load_locomo
+    from agent.eval.report import summarize, write_questions, write_reports
+
+    samples = load_locomo(args.data)
+    if args.limit:
+        samples = samples[: args.limit]
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MemchatError(f"cannot create {out}: {exc.strerror}") from None
+    settings = load_settings(db=str(out / "locomo.db"))
+    if build is None:
+        from agent.bootstrap import build_agent
+
+        agent = build_agent(settings, progress=_progress)
+    else:
+        agent = build(settings)
+    run = run_locomo(agent, samples, retrieval_only=args.retrieval_only)
+    doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
+    try:
+        paths = write_reports(doc, out)
+        write_questions(run.results, out / "questions.jsonl")
+    except OSError as exc:
+        raise MemchatError(f"cannot write the report to {out}: {exc.strerror}") from None
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print("\n".join(_summary_lines(doc, paths)))
+    return 0
