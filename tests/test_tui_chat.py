@@ -234,8 +234,9 @@ def test_missing_model_snapshot(snap_compare, tmp_path: Path, fixed_clock: None)
         )
 
     agent.models = Models(FakeEncoder, missing)
-    assert snap_compare(MemchatApp(agent, load_models=True), terminal_size=(80, 24),
-                        run_before=settle)
+    assert snap_compare(
+        MemchatApp(agent, load_models=True), terminal_size=(80, 24), run_before=settle
+    )
 
 
 async def test_small_paste_goes_into_the_editor_with_its_lines(tui_agent: Agent) -> None:
@@ -258,3 +259,40 @@ async def test_typing_enter_sends_and_ctrl_j_adds_a_line(tui_agent: Agent) -> No
         await pilot.press("enter")
         await settle(pilot)
     assert [m.key_text for m in tui_agent.list_memories("turn")] == ["hi\nthere"]
+
+
+async def test_loading_screen_shows_progress_then_closes(tmp_path: Path) -> None:
+    import time
+
+    from tests.conftest import make_fake_agent
+    from tests.fakes import FakeGenerator
+
+    agent = make_fake_agent(tmp_path)
+    release = threading.Event()
+
+    def generator() -> FakeGenerator:
+        agent.models.report("Converting the model once (about 30 s) ...")
+        release.wait(5)
+        return FakeGenerator()
+
+    def encoder() -> FakeEncoder:
+        agent.models.report("Loading the encoder ...")
+        return FakeEncoder()
+
+    agent.models = Models(encoder, generator)
+    app = MemchatApp(agent, load_models=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if len(app.screen.query_one("#loading-log").lines) >= 3:
+                break
+        lines = [str(line) for line in app.screen.query_one("#loading-log").lines]
+        assert lines == [
+            "Loading the encoder ...",
+            "Loading the generator ...",
+            "Converting the model once (about 30 s) ...",
+        ]
+        release.set()
+        time.sleep(0.05)
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ChatScreen"

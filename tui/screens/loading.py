@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, LoadingIndicator, Log, Static
+from textual.worker import Worker, WorkerState
 
 from agent.core import Agent
 from agent.errors import MemchatError
@@ -30,6 +31,7 @@ class LoadingScreen(ModalScreen[None]):
     def __init__(self, agent: Agent) -> None:
         super().__init__()
         self.agent = agent
+        self.loaded = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="loading-box"):
@@ -56,7 +58,12 @@ class LoadingScreen(ModalScreen[None]):
             return
         finally:
             models.progress = None
-        self.app.call_from_thread(self.dismiss)
+        self.loaded = True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Close once the loading thread has finished (dismissing earlier would cancel it).
+        if event.state == WorkerState.SUCCESS and self.loaded:
+            self.dismiss()
 
     def failed(self, message: str) -> None:
         self.query_one(LoadingIndicator).display = False
