@@ -14,17 +14,8 @@ from agent.errors import MemchatError, UsageError
 from agent.settings import load_settings
 from storage.db import StorageError
 from tui import commands
+from tui.args import positive_int
 from tui.eval_command import add_eval_parser
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
 
 
 def _memory_commands(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +26,8 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p = msub.add_parser("search", help="an attention read without generation")
     p.add_argument("query")
-    p.add_argument("--k", type=_positive, help="results to show (default: setting read_k)")
-    p.add_argument("--hops", type=_positive, help="read hops (default: setting hops)")
+    p.add_argument("--k", type=positive_int, help="results to show (default: setting read_k)")
+    p.add_argument("--hops", type=positive_int, help="read hops (default: setting hops)")
     p.add_argument("--json", action="store_true")
     p = msub.add_parser("add", help="add a memory (the same key updates it)")
     p.add_argument("--key", required=True)
@@ -51,7 +42,7 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
         ("unpin", "allow freeing again"),
     ]:
         p = msub.add_parser(name, help=text)
-        p.add_argument("id", type=_positive, metavar="ID")
+        p.add_argument("id", type=positive_int, metavar="ID")
         p.add_argument("--json", action="store_true")
 
 

@@ -15,18 +15,9 @@ from pathlib import Path
 from agent.core import Agent
 from agent.errors import MemchatError
 from agent.settings import Settings, load_settings
+from tui.args import positive_int
 
 BuildAgent = Callable[[Settings], Agent]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +43,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the report as one JSON document")
     p.add_argument(
         "--limit",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="evaluate only the first N conversations of the file (default: all)",
     )
