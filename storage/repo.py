@@ -250,12 +250,6 @@ def set_pinned(s: Session, memory: Memory, pinned: bool) -> None:
         log_event(s, memory, "pin" if pinned else "unpin")
 
 
-def bump_usage(s: Session, usage_by_id: dict[int, float]) -> None:
-    """Store new usage values (computed by the agent's DNC usage update)."""
-    for memory_id, usage in usage_by_id.items():
-        s.execute(update(Memory).where(Memory.id == memory_id).values(usage=usage))
-
-
 def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEvent]:
     return list(
         s.scalars(

@@ -10,28 +10,18 @@ from textual.widgets import Button, Static
 
 from agent.memory.store import ReadItem, Written
 from agent.turn import TurnResult
-
-VALUE_CHARS = 160
-
-
-def weight_bar(weight: float, width: int = 10) -> str:
-    """A bar of `width` cells, filled in proportion to `weight` in [0, 1]."""
-    filled = round(max(0.0, min(1.0, weight)) * width)
-    return "█" * filled + "·" * (width - filled)
-
-
-def short(text: str, limit: int = VALUE_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+from tui.render import bar, one_line
 
 
 def read_line(item: ReadItem) -> Content:
     """`████······ 0.412 preference` over `diet: vegetarian`; the key and value literal."""
     what = (
-        short(item.value) if item.kind == "turn" else f"{short(item.key, 40)}: {short(item.value)}"
+        one_line(item.value, 160)
+        if item.kind == "turn"
+        else f"{one_line(item.key, 40)}: {one_line(item.value, 160)}"
     )
     return Content.assemble(
-        (weight_bar(item.weight), "$accent"),
+        (bar(item.weight), "$accent"),
         f" {item.weight:.3f} ",
         (item.kind, "bold"),
         f" #{item.id}\n",
@@ -43,9 +33,9 @@ def written_line(written: Written) -> Content:
     """`added #3 preference likes = hiking` (a turn shows just its text)."""
     verb = "added" if written.action == "add" else "updated"
     what = (
-        short(written.value, 80)
+        one_line(written.value, 80)
         if written.kind == "turn"
-        else Content.assemble(short(written.key, 40), " = ", short(written.value))
+        else Content.assemble(one_line(written.key, 40), " = ", one_line(written.value, 160))
     )
     return Content.assemble((verb, "bold"), f" #{written.id} ", (written.kind, "italic"), " ", what)
 
