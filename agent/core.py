@@ -5,17 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import NotFoundError
+from agent.extraction import extract, forget_requests, retractions
+from agent.forgetting import forget_reply, forget_requested, retract
+from agent.forgetting import forgotten as forgotten_memory
 from agent.memories import MemoryActions
 from agent.memory.store import Encoder, MemoryStore, ReadResult, Written
 from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
+from agent.review import ReviewActions, propose
 from agent.settings import Settings
 from agent.text import clean_message
 from agent.turn import (
@@ -28,6 +32,7 @@ from agent.turn import (
     write_turn_memory,
 )
 from storage import repo
+from storage.models import Proposal
 
 
 class Models:
@@ -70,14 +75,22 @@ class TurnStart:
     read: ReadResult
     written: list[Written]
     timings_ms: dict[str, float]
+    forgotten: list[Written] = field(default_factory=list)
+    proposed: list[Proposal] = field(default_factory=list)
+    forget_requested: bool = False  # the message asked to forget: answered without the model
+    freed: list[Written] = field(default_factory=list)  # at capacity, the least used
 
 
-class Agent(MemoryActions, ProfileActions):
+class Agent(MemoryActions, ProfileActions, ReviewActions):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], models: Models) -> None:
         self.settings = settings
         self.sessions = sessions
         self.models = models
         self.store = MemoryStore(sessions, lambda: models.encoder)
+        self.store.capacity = max(0, settings.capacity)
+        self.store.half_life_s = max(0.0, settings.usage_half_life_days) * 86_400
+        if not settings.temporal_links:
+            self.store.hybrid = replace(self.store.hybrid, neighbour_hops=0)
         self.profile_name = settings.profile
         self._session_id: int | None = None
 
@@ -122,9 +135,10 @@ class Agent(MemoryActions, ProfileActions):
             profile_id, query, st.read_k, hops or st.hops, st.tau, st.hop_lambda, query_text=text
         )
 
-    def remember(self, message: str, label: str = "chat") -> TurnStart:
+    def remember(self, message: str, label: str = "chat", hops: int | None = None) -> TurnStart:
         """The memory part of a turn, committed: encode, read, then write the user turn, what it
-        read, its episodic memory and the statements it makes. No generation."""
+        read, its episodic memory and the statements it makes (or proposals, in review mode);
+        or, when it asks to forget, forget. No generation."""
         text = clean_message(message, self.settings.max_message_chars)
         profile_id = self.profile_id(create=True)
         session_id = self._chat_session(profile_id, label)
@@ -134,16 +148,40 @@ class Agent(MemoryActions, ProfileActions):
         query = encoder.encode([text])[0]  # (d,)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
-        read = self.read(profile_id, query, text)
+        read = self.read(profile_id, query, text, hops)
         t_read = elapsed_ms(t0)
         t0 = time.perf_counter()
+        requests = forget_requests(text)
+        written: list[Written] = []
+        proposed: list[Proposal] = []
         with self.store.unit(profile_id) as unit:
             turn_id = record_user_turn(unit, session_id, text, read)
-            written = [write_turn_memory(unit, text, query, turn_id)]
-            written += write_statements(unit, text, turn_id, encoder.encode)
+            if requests:  # the request itself is not remembered: it would say what to forget
+                forgotten = forget_requested(unit, requests, turn_id)
+            else:
+                written = [write_turn_memory(unit, text, query, turn_id)]
+                forgotten = retract(unit, retractions(text), turn_id)
+                items = extract(text)
+                if self.settings.review:
+                    proposed = propose(unit, items, turn_id)
+                else:
+                    written += write_statements(unit, text, turn_id, encoder.encode, items)
         timings = {"encode": t_encode, "read": t_read, "write": elapsed_ms(t0)}
         timings["total"] = elapsed_ms(started)
-        return TurnStart(text, profile_id, session_id, turn_id, read, written, timings)
+        freed = [replace(forgotten_memory(m), action="free") for m in unit.freed]
+        return TurnStart(
+            text,
+            profile_id,
+            session_id,
+            turn_id,
+            read,
+            written,
+            timings,
+            forgotten,
+            proposed,
+            bool(requests),
+            freed,
+        )
 
     def ask(
         self,
@@ -151,15 +189,25 @@ class Agent(MemoryActions, ProfileActions):
         on_token: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
         label: str = "chat",
+        hops: int | None = None,
     ) -> TurnResult:
-        """One turn. The user turn is committed before generation starts."""
+        """One turn. The user turn is committed before generation starts. A request to forget
+        is answered with what was forgotten, not by the model (it would make something up)."""
         clean_message(message, self.settings.max_message_chars)  # bad input: before model loads
         # Loaded (once) before anything is written, so a missing model writes nothing.
         generator = self.models.generator
-        turn = self.remember(message, label)
+        turn = self.remember(message, label, hops)
         started = t0 = time.perf_counter()
-        prompt = self.prompt(turn.profile_id, turn.read, turn.text, turn.turn_id)
-        reply = generate(generator, prompt.messages, self.settings.max_new_tokens, on_token, stop)
+        if turn.forget_requested:
+            prompt = Prompt([], [], 0)
+            reply = forget_reply(turn.forgotten)
+            if on_token is not None:
+                on_token(reply)
+        else:
+            prompt = self.prompt(turn.profile_id, turn.read, turn.text, turn.turn_id)
+            reply = generate(
+                generator, prompt.messages, self.settings.max_new_tokens, on_token, stop
+            )
         t_generate = elapsed_ms(t0)
         stopped = bool(stop is not None and stop.is_set())
         t0 = time.perf_counter()
@@ -180,6 +228,9 @@ class Agent(MemoryActions, ProfileActions):
             turn.turn_id,
             reply_turn_id,
             prompt.tokens,
+            turn.forgotten,
+            turn.proposed,
+            turn.freed,
         )
 
     def prompt(self, profile_id: int, read: ReadResult, message: str, turn_id: int) -> Prompt:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from agent.errors import NotFoundError, UsageError
-from agent.memory.store import ReadResult, Written
+from agent.memory.store import ReadResult, Written, current_usage
 from agent.memory.write import address_text, write_slot
 from agent.text import clean_message
 from storage import repo
-from storage.models import MEMORY_KINDS, Memory, MemoryEvent, Turn, TurnRead
+from storage.models import MEMORY_KINDS, Memory, MemoryEvent, Turn, TurnRead, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import sessionmaker
@@ -25,10 +25,17 @@ WRITABLE_KINDS = ("fact", "preference", "note")
 
 @dataclass(frozen=True)
 class MemoryDetail:
+    """A memory and its chain: where it came from, what came from the same turn, its temporal
+    neighbours, its history and the turns that read it."""
+
     memory: Memory
     history: list[MemoryEvent]
     reads: list[TurnRead]
     source_turn: Turn | None
+    # the other memories written from the same source turn (a turn's facts, a fact's turn)
+    siblings: list[Memory] = field(default_factory=list)
+    previous: Memory | None = None  # temporal links: the turn memory written before / after
+    next: Memory | None = None
 
 
 def slot_of_key(key: str) -> str:
@@ -55,10 +62,21 @@ class MemoryActions:
         )
 
     def list_memories(self, kind: str | None = None) -> list[Memory]:
+        """The profile's memories by id, `usage` as of now (decayed since its last use)."""
         if kind is not None and kind not in MEMORY_KINDS:
             raise UsageError(f"unknown kind {kind!r}; one of {', '.join(MEMORY_KINDS)}")
         with self.sessions() as s:
-            return repo.list_memories(s, self.profile_id(), kind)
+            memories = repo.list_memories(s, self.profile_id(), kind)
+        return self._usage_now(memories)
+
+    def _usage_now(self, memories: list[Memory]) -> list[Memory]:
+        """Set each (detached) memory's usage to its value now: the stored one is as of
+        `used_at`. Nothing is written back."""
+        now = utcnow()
+        for memory in memories:
+            memory.usage = current_usage(memory, self.store.half_life_s, now)
+            memory.used_at = now
+        return memories
 
     def add_memory(self, key: str, value: str, kind: str = "fact") -> Written:
         """Add a memory by hand; the same key (case-insensitive) updates it instead."""
@@ -96,12 +114,23 @@ class MemoryActions:
         with self.sessions() as s:
             memory = self._memory(s, self.profile_id(), memory_id)
             source = memory.source_turn_id
-            return MemoryDetail(
-                memory,
-                repo.memory_history(s, memory.profile_id, memory_id),
-                repo.reads_of_memory(s, memory_id),
-                repo.get_turn(s, memory.profile_id, source) if source is not None else None,
+            profile_id = memory.profile_id
+            linked = repo.get_memories(
+                s, profile_id, [i for i in (memory.prev_id, memory.next_id) if i]
             )
+            detail = MemoryDetail(
+                memory,
+                repo.memory_history(s, profile_id, memory_id),
+                repo.reads_of_memory(s, memory_id),
+                repo.get_turn(s, profile_id, source) if source is not None else None,
+                [m for m in repo.derived_memories(s, profile_id, source) if m.id != memory_id]
+                if source is not None
+                else [],
+                linked.get(memory.prev_id) if memory.prev_id else None,
+                linked.get(memory.next_id) if memory.next_id else None,
+            )
+        self._usage_now([detail.memory])
+        return detail
 
     def history(self, memory_id: int) -> list[MemoryEvent]:
         """The events of a memory, also after it was forgotten."""
@@ -112,11 +141,28 @@ class MemoryActions:
             raise NotFoundError(f"no memory {memory_id} in profile {self.profile_name!r}")
         return events
 
-    def forget(self, memory_id: int) -> Memory:
+    def derived_from(self, memory_id: int) -> list[Memory]:
+        """The memories extracted from the same turn as a turn memory (what forgetting the turn
+        may take along); empty for other kinds."""
+        with self.sessions() as s:
+            memory = self._memory(s, self.profile_id(), memory_id)
+            if memory.kind != "turn" or memory.source_turn_id is None:
+                return []
+            found = repo.derived_memories(s, memory.profile_id, memory.source_turn_id)
+        return [m for m in found if m.id != memory_id]
+
+    def forget(self, memory_id: int, with_derived: bool = False) -> Memory:
+        """Forget a memory (logged); `with_derived` also forgets what was extracted from the
+        same turn when it is a turn memory (see `derived_from`)."""
+        derived = self.derived_from(memory_id) if with_derived else []
         profile_id = self.profile_id()
         with self.store.unit(profile_id) as unit:
             memory = self._memory(unit.session, profile_id, memory_id)
             unit.remove(memory, "forget")
+            for other in repo.get_memories(
+                unit.session, profile_id, [m.id for m in derived]
+            ).values():
+                unit.remove(other, "forget")
         return memory
 
     def set_pinned(self, memory_id: int, pinned: bool) -> Memory:

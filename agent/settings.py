@@ -44,6 +44,15 @@ class Settings:
     # Read hops (MemN2N); lambda is the weight of the read vector added to the query.
     hops: int = 1
     hop_lambda: float = 1.0
+    # DNC temporal links: a turn next to a strongly matched turn is lifted in the read.
+    temporal_links: bool = True
+    # Memories kept per profile; past it, the unpinned ones with the lowest usage are freed
+    # (each freeing logged). 0: no limit.
+    capacity: int = 0
+    # Usage halves after this many days without a read or write (0: it never decays).
+    usage_half_life_days: float = 30.0
+    # Review mode: extracted preferences and facts wait as proposals until accepted.
+    review: bool = False
     # Prompt budget (tokens) for the read memories; preferences always go in.
     memory_token_budget: int = 512
     # Recent turns kept verbatim in the prompt.

@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 
-from agent.extraction import conflicting_slots, extract
+from agent.extraction import Extracted, conflicting_slots, extract
 from agent.memory.store import ReadItem, ReadResult, Unit, Written, touch
 from agent.memory.write import address_text, retire_slots, write_slot, write_turn
 from storage import repo
+from storage.models import Proposal
 
 
 class Generator(Protocol):
@@ -40,15 +41,33 @@ class TurnResult:
     user_turn_id: int
     reply_turn_id: int
     prompt_tokens: int
+    forgotten: list[Written] = field(default_factory=list)  # asked for, or retracted
+    proposed: list[Proposal] = field(default_factory=list)  # review mode: waiting for the user
+    freed: list[Written] = field(default_factory=list)  # freed at capacity (least used first)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "reply": self.reply,
             "read": [i.as_json() for i in self.read],
+            "hops": [{"results": [i.as_json() for i in hop]} for hop in self.hops],
             "written": [w.as_json() for w in self.written],
+            "forgotten": [w.as_json() for w in self.forgotten],
+            "proposed": [proposal_json(p) for p in self.proposed],
+            "freed": [w.as_json() for w in self.freed],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "stopped": self.stopped,
         }
+
+
+def proposal_json(p: Proposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "key": p.key_text,
+        "value": p.value_text,
+        "status": p.status,
+        "source_turn_id": p.source_turn_id,
+    }
 
 
 def elapsed_ms(start: float) -> float:
@@ -72,10 +91,15 @@ def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -
 
 
 def write_statements(
-    unit: Unit, text: str, turn_id: int, encode: Callable[[list[str]], torch.Tensor]
+    unit: Unit,
+    text: str,
+    turn_id: int,
+    encode: Callable[[list[str]], torch.Tensor],
+    items: list[Extracted] | None = None,
 ) -> list[Written]:
-    """Preferences and facts stated in `text`, each updating its slot or allocating a memory."""
-    items = extract(text)
+    """Preferences and facts stated in `text` (or the `items` given), each updating its slot or
+    allocating a memory."""
+    items = extract(text) if items is None else items
     if not items:
         return []
     n = len(items)

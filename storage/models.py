@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MEMORY_KINDS = ("turn", "preference", "fact", "note")
 EVENT_ACTIONS = ("add", "update", "forget", "free", "pin", "unpin", "import")
+PROPOSAL_STATUSES = ("pending", "accepted", "rejected")
 
 # Named constraints so Alembic batch migrations can refer to them.
 NAMING = {
@@ -113,7 +114,9 @@ class Memory(Base):
     value_text: Mapped[str] = mapped_column(Text)
     key_emb: Mapped[bytes] = mapped_column(LargeBinary)
     value_emb: Mapped[bytes] = mapped_column(LargeBinary)
+    # DNC usage in [0, 1] as of `used_at`; it decays with time (see agent/memory/usage.py).
     usage: Mapped[float] = mapped_column(Float, default=0.0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, default=utcnow)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -162,3 +165,25 @@ class TurnRead(Base):
     rank: Mapped[int] = mapped_column(Integer)
     weight: Mapped[float] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
+
+
+class Proposal(Base):
+    """A preference or fact waiting for the user's review (review mode): not read, not in the
+    prompt, until accepted. Decided proposals stay, with the memory an accepted one became."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # preference | fact | note
+    slot: Mapped[str] = mapped_column(String(300))
+    key_text: Mapped[str] = mapped_column(Text)
+    value_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    source_turn_id: Mapped[int | None] = mapped_column(
+        ForeignKey("turns.id", ondelete="SET NULL"), nullable=True
+    )
+    memory_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

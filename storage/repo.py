@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from storage.models import (
     Memory,
     MemoryEvent,
     Profile,
+    Proposal,
     Turn,
     TurnRead,
     utcnow,
@@ -66,6 +68,7 @@ def reset_profile(s: Session, profile_id: int) -> None:
         .values(prev_id=None, next_id=None, source_turn_id=None)
     )
     s.execute(delete(MemoryEvent).where(MemoryEvent.profile_id == profile_id))
+    s.execute(delete(Proposal).where(Proposal.profile_id == profile_id))
     s.execute(delete(Memory).where(Memory.profile_id == profile_id))
     turn_ids = select(Turn.id).where(Turn.profile_id == profile_id)
     s.execute(delete(TurnRead).where(TurnRead.turn_id.in_(turn_ids)))
@@ -156,6 +159,18 @@ def list_memories(s: Session, profile_id: int, kind: str | None = None) -> list[
     return list(s.scalars(query.order_by(Memory.id)))
 
 
+def derived_memories(s: Session, profile_id: int, turn_id: int) -> list[Memory]:
+    """Every memory whose source is the turn `turn_id` (its episodic memory and what was
+    extracted from it), by id."""
+    return list(
+        s.scalars(
+            select(Memory)
+            .where(Memory.profile_id == profile_id, Memory.source_turn_id == turn_id)
+            .order_by(Memory.id)
+        )
+    )
+
+
 def last_turn_memory(s: Session, profile_id: int) -> Memory | None:
     """The newest turn memory: the tail of the temporal chain."""
     return s.scalar(
@@ -227,10 +242,12 @@ def update_memory(
     log_event(s, memory, "update", old=old, turn_id=turn_id)
 
 
-def remove_memory(s: Session, memory: Memory, action: str = "forget") -> None:
+def remove_memory(
+    s: Session, memory: Memory, action: str = "forget", turn_id: int | None = None
+) -> None:
     """Delete `memory` (logged as `action`), splicing the temporal chain around a turn."""
     old = (memory.key_text, memory.value_text)
-    log_event(s, memory, action, old=old)
+    log_event(s, memory, action, old=old, turn_id=turn_id)
     if memory.kind == "turn":
         if memory.prev_id is not None:
             s.execute(
@@ -242,6 +259,28 @@ def remove_memory(s: Session, memory: Memory, action: str = "forget") -> None:
             )
     s.delete(memory)
     s.flush()
+
+
+def count_memories(s: Session, profile_id: int) -> int:
+    return int(s.scalar(select(func.count()).where(Memory.profile_id == profile_id)) or 0)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    id: int
+    usage: float
+    used_at: datetime | None
+    pinned: bool
+
+
+def usage_rows(s: Session, profile_id: int) -> list[UsageRow]:
+    """(id, usage, used_at, pinned) of every memory of the profile, by id (write order)."""
+    rows = s.execute(
+        select(Memory.id, Memory.usage, Memory.used_at, Memory.pinned)
+        .where(Memory.profile_id == profile_id)
+        .order_by(Memory.id)
+    ).all()
+    return [UsageRow(i, float(u or 0.0), t, bool(p)) for i, u, t, p in rows]
 
 
 def set_pinned(s: Session, memory: Memory, pinned: bool) -> None:
@@ -275,12 +314,12 @@ def bump_memory_version(s: Session, profile_id: int) -> int:
     return memory_version(s, profile_id)
 
 
-MemoryRow = tuple[int, str, bytes, bytes, str, int | None, int | None, str]
+MemoryRow = tuple[int, str, bytes, bytes, str, int | None, int | None, str, str]
 
 
 def memory_rows(s: Session, profile_id: int) -> list[MemoryRow]:
-    """(id, kind, key_emb, value_emb, key_text, prev_id, next_id, speaker) of every memory of
-    the profile, by id; the speaker is the source turn's ("" when none)."""
+    """(id, kind, key_emb, value_emb, key_text, prev_id, next_id, speaker, value_text) of every
+    memory of the profile, by id; the speaker is the source turn's ("" when none)."""
     rows = s.execute(
         select(
             Memory.id,
@@ -291,6 +330,7 @@ def memory_rows(s: Session, profile_id: int) -> list[MemoryRow]:
             Memory.prev_id,
             Memory.next_id,
             func.coalesce(Turn.speaker, ""),
+            Memory.value_text,
         )
         .outerjoin(Turn, Turn.id == Memory.source_turn_id)
         .where(Memory.profile_id == profile_id)

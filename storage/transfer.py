@@ -20,12 +20,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import StorageError
-from storage.models import Base, ChatSession, Memory, MemoryEvent, Profile, Turn, TurnRead
+from storage.models import (
+    Base,
+    ChatSession,
+    Memory,
+    MemoryEvent,
+    Profile,
+    Proposal,
+    Turn,
+    TurnRead,
+)
 
 FORMAT = "memchat-export"
 VERSION = 1
 # Export order: every row comes after the rows it refers to.
-TABLES: list[type[Base]] = [Profile, ChatSession, Turn, Memory, MemoryEvent, TurnRead]
+TABLES: list[type[Base]] = [Profile, ChatSession, Turn, Memory, MemoryEvent, TurnRead, Proposal]
 TYPE_OF = {model.__tablename__: model for model in TABLES}
 
 
@@ -138,9 +147,12 @@ class _Importer:
 
     def add(self, table: str, data: dict[str, Any]) -> None:
         model = TYPE_OF[table]
-        columns = {c.name: str(c.type) for c in model.__table__.columns}
+        table_columns = model.__table__.columns
+        columns = {c.name: str(c.type) for c in table_columns}
         values = {k: _decode(columns[k], v) for k, v in data.items() if k in columns}
-        missing = [c for c in columns if c not in values and c != "id"]
+        # Columns added since an export was written may be missing: those have defaults.
+        optional = {c.name for c in table_columns if c.nullable or c.default is not None}
+        missing = [c for c in columns if c not in values and c != "id" and c not in optional]
         if "id" not in values or missing:
             raise ValueError(f"missing field(s): {', '.join(missing or ['id'])}")
         if table == "profiles":

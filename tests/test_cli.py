@@ -19,7 +19,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
 
     def fake_build(settings: Any, progress: Any = None):
-        return make_fake_agent(Path(settings.home), settings.profile, db=settings.db)
+        return make_fake_agent(
+            Path(settings.home), settings.profile, db=settings.db, review=settings.review
+        )
 
     monkeypatch.setattr(cli, "build_agent", fake_build)
 
@@ -44,7 +46,7 @@ def test_ask_json_contract(run) -> None:
     }
     code, out, _ = run("ask", "What should I cook?", "--json")
     read = json.loads(out)["read"]
-    assert read and set(read[0]) == {"id", "kind", "key", "value", "weight", "score"}
+    assert read and set(read[0]) == {"id", "kind", "key", "value", "weight", "score", "hop_weights"}
 
 
 def test_memories_list_search_show_history(run) -> None:

@@ -194,7 +194,7 @@ def test_ingest_writes_turns_sessions_keys_and_the_dia_map(tmp_path: Path, data_
         [f"D1:{i}" for i in range(1, 6)] + [f"D2:{i}" for i in range(1, 6)]
     )
     extracted = {m.key_text: ingested.dia_of[m.id] for m in memories.values() if m.kind != "turn"}
-    assert extracted == {"diet": "D1:4", "likes": "D2:4"}
+    assert extracted == {"diet": "D1:4", "likes": "D2:4", "violin recital date": "D2:1"}
     assert set(ingested.key_of) == set(memories)
 
 
@@ -283,7 +283,7 @@ def test_retrieval_only_run_writes_the_reports(
     assert (doc["questions"], doc["conversations"], doc["category_5"]["count"]) == (5, 1, 1)
     assert set(doc["recall_at"]) == {"1", "5", "10", "20"}
     assert set(doc["recall_at_by_category"]) == {"1", "2", "3", "4"}
-    assert set(doc["baselines"]) == {"dense", "bm25"}
+    assert set(doc["baselines"]) == {"dense", "bm25", "hops=1", "hops=2", "links on", "links off"}
     for baseline in doc["baselines"].values():
         assert set(baseline["recall_at"]) == {"1", "5", "10", "20"}
         assert set(baseline["recall_at_by_category"]) == {"1", "2", "3", "4"}

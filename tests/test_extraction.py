@@ -1,4 +1,8 @@
-"""Rule-based extraction of preferences, facts and notes (agent/extraction.py)."""
+"""Rule-based extraction of preferences, facts and notes (agent/extraction).
+
+Habits, plans, other people, dates, retractions and forget requests have their own files:
+test_extraction_life.py and test_extraction_retractions.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ import time
 
 import pytest
 
-from agent.extraction import MAX_TEXT, Extracted, conflicting_slots, extract
+from agent.extraction import (
+    MAX_TEXT,
+    Extracted,
+    ForgetRequest,
+    Retraction,
+    conflicting_slots,
+    extract,
+    forget_requests,
+    retractions,
+)
 
 P, F, N = "preference", "fact", "note"
 
@@ -21,7 +34,11 @@ CASES: list[tuple[str, list[tuple[str, str, str, str]]]] = [
     ("Actually I eat fish now, I'm pescatarian.", [(P, "diet", "diet", "pescatarian")]),
     ("What should I cook for dinner tonight?", []),
     ("My sister is Alice.", [(F, "family:sister", "sister", "Alice")]),
-    ("Alice moved to Lyon last year.", []),  # Alice's move, not the user's location
+    # Alice's move is Alice's location, not the user's
+    (
+        "Alice moved to Lyon last year.",
+        [(F, "location:alice", "Alice lives in", "Lyon (moved last year)")],
+    ),
     ("I love hiking", [(P, "likes:hiking", "likes", "hiking")]),
     (
         "My name is Sam and I love hiking",
@@ -56,6 +73,13 @@ CASES: list[tuple[str, list[tuple[str, str, str, str]]]] = [
         [(P, "avoids:pork", "doesn't eat", "pork"), (P, "avoids:beef", "doesn't eat", "beef")],
     ),
     ("I don't drink alcohol", [(P, "avoids:alcohol", "doesn't drink", "alcohol")]),
+    ("I gave up coffee", [(P, "avoids:coffee", "doesn't eat", "coffee")]),
+    ("I stopped eating meat", [(P, "diet", "diet", "doesn't eat meat")]),
+    # giving up an activity or a job is no food (they are retractions, see test_extraction_*)
+    ("I quit smoking", []),
+    ("I quit my job", []),
+    ("I stopped running every morning", []),
+    ("I gave up on learning Spanish", []),
     # --- allergies and intolerances ----------------------------------------------------------
     ("I'm allergic to peanuts", [(P, "allergy:peanuts", "allergy", "peanuts")]),
     ("I have a peanut allergy.", [(P, "allergy:peanuts", "allergy", "peanuts")]),
@@ -335,17 +359,36 @@ ADVERSARIAL = {
     "abbreviations": "Mr. " * 250_000,
     "favorite": "a " * 500_000 + "is my favorite food",
     "markup": "[bold]" * 160_000,
+    # the rules of habits, plans, other people, dates, retractions and forget requests
+    "habit-words": "I usually " + "run " * 250_000,
+    "every": "I go every " * 90_000,
+    "plan-words": "I'm going to " + "x " * 499_990,
+    "gerunds": "I'm not " + "running " * 120_000 + "anymore",
+    "names": "Tom " * 250_000 + "lives in Berlin",
+    "capitals": "A" * 1_000_000 + " moved to Lyon",
+    "events": "my " + "exam " * 200_000 + "is on Friday",
+    "study": "I study " + "at " * 300_000,
+    "negations": "I don't " * 120_000,
+    "not": "I'm not " * 120_000,
+    "retractions": "I don't like jazz anymore. " * 40_000,
+    "break-ups": "Alex and I broke up. " * 50_000,
+    "forget": "forget " * 140_000,
+    "forget-that": "please forget that " * 50_000,
+    "forget-sentences": "Forget that I like jazz. " * 40_000,
 }
+READERS = (extract, retractions, forget_requests)
+RESULT_TYPES = (Extracted, Retraction, ForgetRequest)
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_one_megabyte_inputs_are_fast(name: str) -> None:
     text = ADVERSARIAL[name]
-    start = time.perf_counter()
-    items = extract(text)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
-    assert all(isinstance(i, Extracted) for i in items)
+    for read, result_type in zip(READERS, RESULT_TYPES, strict=True):
+        start = time.perf_counter()
+        results = read(text)
+        elapsed = time.perf_counter() - start
+        assert elapsed < 1.0, f"{name}, {read.__name__}: {elapsed:.2f}s"
+        assert all(isinstance(r, result_type) for r in results)
 
 
 def test_only_the_start_of_a_huge_message_is_read() -> None:
@@ -370,6 +413,8 @@ def test_only_the_start_of_a_huge_message_is_read() -> None:
 def test_odd_inputs_never_raise(text: str) -> None:
     items = extract(text)
     assert all(isinstance(i, Extracted) and i.slot and i.key and i.value for i in items)
+    assert all(isinstance(r, Retraction) and r.slot for r in retractions(text))
+    assert all(isinstance(f, ForgetRequest) and f.about for f in forget_requests(text))
 
 
 def test_control_characters_do_not_hide_a_statement() -> None:
@@ -381,14 +426,27 @@ def test_curly_apostrophes_are_contractions() -> None:
 
 
 def test_non_string_input_gives_nothing() -> None:
-    assert extract(None) == []  # type: ignore[arg-type]
+    for read in READERS:
+        assert read(None) == []  # type: ignore[arg-type]
+        assert read(b"forget that I like jazz") == []  # type: ignore[arg-type]
 
 
 def test_random_unicode_never_raises() -> None:
     rng = random.Random(1234)
-    alphabet = list("Ii'm my name is love hate allergic to and, .?!\n\t\"") + [
-        chr(c) for c in (0, 7, 0x7F, 0x200B, 0xFEFF, 0x2019, 0x4E00, 0x1F600)
-    ]
+    alphabet = (
+        list("Ii'm my name is love hate allergic to and, .?!\n\t\"")
+        + [
+            " forget that ",
+            " anymore",
+            " usually ",
+            " every day",
+            " going to ",
+            " lives in ",
+            " not ",
+            " Tom",
+        ]
+        + [chr(c) for c in (0, 7, 0x7F, 0x200B, 0xFEFF, 0x2019, 0x4E00, 0x1F600)]
+    )
     start = time.perf_counter()
     for _ in range(500):
         pieces = []
@@ -408,9 +466,14 @@ def test_random_unicode_never_raises() -> None:
                         )
                     )
                 )
-        for item in extract("".join(pieces)):
+        text = "".join(pieces)
+        for item in extract(text):
             assert item.kind in ("preference", "fact", "note")
             assert item.slot and item.key and item.value
+        for retraction in retractions(text):
+            assert retraction.slot and retraction.value != ""
+        for request in forget_requests(text):
+            assert request.about and isinstance(request.everything, bool)
     assert time.perf_counter() - start < 5.0
 
 

@@ -102,3 +102,40 @@ def test_reset_one_profile_and_round_trip(memchat, tmp_path: Path) -> None:
     found = memchat.json("--db", str(other), "--profile", "bob", "memories", "search", "city")
     assert found["results"][0]["value"] == "bob town"
     assert found["results"][0]["weight"] == pytest.approx(1.0)
+
+
+SISTER_SCRIPT = [
+    "My sister is Alice.",
+    "I had pasta for lunch today.",
+    "The weather has been rainy all week.",
+    "I'm reading a novel about pirates.",
+    "My laptop is getting slow.",
+    "The train was late again this morning.",
+    "I finally fixed the leaking tap.",
+    "We watched a documentary about whales.",
+    "Alice moved to Lyon last year.",
+    "I should call the plumber tomorrow.",
+    "The cat knocked over a plant.",
+]
+
+
+def test_two_hop_read_finds_where_the_sister_lives(memchat) -> None:
+    """DESIGN section 1: "where does my sister live?" -> "my sister is Alice" -> "Alice moved
+    to Lyon". The second hop's query carries what the first hop read (Alice)."""
+    memchat("--profile", "sis", "chat", "--plain", stdin="\n".join(SISTER_SCRIPT) + "\n")
+    found = memchat.json(
+        "--profile", "sis", "memories", "search", "Where does my sister live?", "--hops", "2"
+    )
+    first, second = (hop["results"] for hop in found["hops"])
+    assert "sister" in first[0]["key"].lower()  # hop 1: the sister
+
+    said = "Alice moved to Lyon last year."
+
+    def lyon_rank(results: list[dict]) -> int:
+        return next((i for i, r in enumerate(results) if r["key"] == said), len(results))
+
+    assert found["results"] == second
+    assert lyon_rank(second) < len(second) and lyon_rank(second) < lyon_rank(first)
+    hop1, hop2 = second[lyon_rank(second)]["hop_weights"]
+    assert hop2 > 1.5 * hop1  # the second hop found it through Alice
+    assert any(r["value"] == "Alice" for r in second)  # and the sister is still there

@@ -14,8 +14,8 @@ from agent.memory.read import (
     next_query,
     read_vector,
     top_k,
-    usage_update,
 )
+from agent.memory.usage import decayed_usage, lowest_usage, usage_update
 
 
 def test_attention_weights_by_hand() -> None:
@@ -94,3 +94,20 @@ def test_blobs_round_trip_and_from_rows() -> None:
     )
     assert cache.ids == [7, 9]
     assert cache.values[1].tolist() == (-vec).tolist()
+
+
+def test_usage_halves_every_half_life() -> None:
+    usage = torch.tensor([0.8, 0.8, 0.5])
+    age = torch.tensor([0.0, 10.0, 20.0])  # seconds
+    assert decayed_usage(usage, age, 10.0).tolist() == pytest.approx([0.8, 0.4, 0.125])
+    assert decayed_usage(usage, age, 0.0).tolist() == pytest.approx([0.8, 0.8, 0.5])  # no decay
+    assert decayed_usage(usage, torch.tensor([-5.0, 0, 0]), 10.0)[0] == pytest.approx(0.8)
+
+
+def test_lowest_usage_skips_pinned_and_breaks_ties_by_age() -> None:
+    usage = torch.tensor([0.5, 0.1, 0.1, 0.0, 0.9])
+    freeable = torch.tensor([True, True, True, False, True])  # row 3 is pinned
+    assert lowest_usage(usage, freeable, 2).tolist() == [1, 2]
+    assert lowest_usage(usage, freeable, 3).tolist() == [1, 2, 0]
+    assert lowest_usage(usage, freeable, 10).tolist() == [1, 2, 0, 4]
+    assert lowest_usage(usage, freeable, 0).tolist() == []

@@ -35,10 +35,11 @@ def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
         "memories",
         "memory_events",
         "turn_reads",
+        "proposals",
         "alembic_version",
     } <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0003"
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
@@ -140,3 +141,44 @@ def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path) -> None:
     with sessions() as s:
         profile = repo.get_profile(s, "sam")
         assert profile is not None and profile.memory_version == 0
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    """The schema the migrations build is the one the models describe (nothing forgotten)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_to_usage_time_backfills_used_at(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from storage.db import _alembic_config
+
+    path = tmp_path / "v2.db"
+    old = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text("insert into profiles (id, name, created_at) values (1, 'sam', '2026-01-01')")
+        )
+        connection.execute(
+            text(
+                "insert into memories (profile_id, kind, key_text, value_text, key_emb, value_emb,"
+                " usage, pinned, created_at, updated_at) values (1, 'note', 'k', 'v', x'00', x'00',"
+                " 0.5, 0, '2026-01-01', '2026-02-03 04:05:06')"
+            )
+        )
+    sessions = session_factory(make_engine(f"sqlite:///{path}"))
+    with sessions() as s:
+        (memory,) = repo.list_memories(s, 1)
+        assert memory.usage == 0.5 and memory.used_at == memory.updated_at

@@ -16,6 +16,7 @@ from storage.db import StorageError
 from tui import commands
 from tui.args import positive_int
 from tui.eval_command import add_eval_parser
+from tui.review_commands import add_review_parsers
 
 
 def _memory_commands(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", default="fact", choices=["fact", "preference", "note"])
     p.add_argument("--json", action="store_true")
     for name, text in [
-        ("show", "one memory with its history and reads"),
+        ("show", "one memory with its chain: source turn, derived memories, links, history"),
         ("history", "every change of a memory, also after it was forgotten"),
         ("forget", "delete a memory (its history is kept)"),
         ("pin", "never free this memory"),
@@ -44,6 +45,17 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
         p = msub.add_parser(name, help=text)
         p.add_argument("id", type=positive_int, metavar="ID")
         p.add_argument("--json", action="store_true")
+        if name == "forget":
+            group = p.add_mutually_exclusive_group()
+            group.add_argument(
+                "--derived",
+                action="store_true",
+                help="for a turn: also forget the memories extracted from it (asked otherwise)",
+            )
+            group.add_argument(
+                "--keep-derived", action="store_true", help="for a turn: keep them, do not ask"
+            )
+    add_review_parsers(msub)
 
 
 def _profile_commands(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("ask", help="one turn without the UI (MESSAGE '-' reads stdin)")
     p.add_argument("message", metavar="MESSAGE")
+    p.add_argument("--hops", type=positive_int, help="read hops (default: setting hops)")
     p.add_argument("--json", action="store_true")
     _memory_commands(sub)
     _profile_commands(sub)

@@ -11,6 +11,7 @@ from agent.errors import MemchatError, UsageError
 from tui import render
 from tui.eval_command import eval_locomo
 from tui.render import dump
+from tui.review_commands import REVIEW_HANDLERS
 
 MakeAgent = Callable[[], Agent]
 Handler = Callable[[argparse.Namespace, MakeAgent], int]
@@ -34,7 +35,7 @@ def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     message = _stdin_text() if args.message == "-" else args.message
     agent = make_agent()
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
-    result = agent.ask(message, on_token=stream, label="cli ask")
+    result = agent.ask(message, on_token=stream, label="cli ask", hops=args.hops)
     if args.json:
         dump(result.as_json())
         return 0
@@ -43,8 +44,13 @@ def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     lines += [
         f"memory {w.action}: #{w.id} {w.kind} {render.one_line(w.key, 30)} = "
         f"{render.one_line(w.value, 50)}"
-        for w in result.written
-        if w.kind != "turn"
+        for w in result.written + result.forgotten
+        if w.kind != "turn" or w.action == "forget"
+    ]
+    lines += [
+        f"proposed #{p.id}: {p.kind} {render.one_line(p.key_text, 30)} = "
+        f"{render.one_line(p.value_text, 50)} (memchat memories accept {p.id} | reject {p.id})"
+        for p in result.proposed
     ]
     for line in lines:
         print(line, file=sys.stderr)
@@ -134,8 +140,10 @@ def memories_show(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     print(f"key:   {m.key_text}\nvalue: {m.value_text}")
     print(
         f"created {render.iso(m.created_at)}, updated {render.iso(m.updated_at)}, "
-        f"source turn {m.source_turn_id}"
+        f"last used {render.iso(m.used_at)}"
     )
+    for line in render.chain_lines(detail):
+        print(line)
     print("history:\n" + "\n".join("  " + line for line in render.event_lines(detail.history)))
     if detail.reads:
         print(
@@ -158,11 +166,29 @@ def memories_history(args: argparse.Namespace, make_agent: MakeAgent) -> int:
 
 
 def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
-    memory = make_agent().forget(args.id)
+    """Forget a memory; for a turn with extracted memories, offer to forget those too."""
+    agent = make_agent()
+    derived = agent.derived_from(args.id)
+    with_derived = args.derived
+    if derived and not (args.derived or args.keep_derived):
+        listed = "; ".join(f"#{m.id} {render.one_line(m.key_text, 20)}" for m in derived)
+        with_derived = sys.stdin.isatty() and _confirm(
+            f"{len(derived)} memories were extracted from this turn ({listed}). Forget them too?"
+        )
+    memory = agent.forget(args.id, with_derived=with_derived)
+    gone = [memory.id] + ([m.id for m in derived] if with_derived else [])
     if args.json:
-        dump({"id": memory.id, "action": "forget"})
-    else:
-        print(f"forgot memory #{memory.id} ({render.one_line(memory.key_text, 40)})")
+        dump({"id": memory.id, "action": "forget", "forgotten": gone})
+        return 0
+    print(f"forgot memory #{memory.id} ({render.one_line(memory.key_text, 40)})")
+    if with_derived:
+        print("also forgot " + ", ".join(f"#{i}" for i in gone[1:]))
+    elif derived:
+        print(
+            f"kept {len(derived)} memories extracted from it "
+            f"({', '.join(f'#{m.id}' for m in derived)}); --derived forgets them too",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -269,6 +295,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("memories", "forget"): memories_forget,
     ("memories", "pin"): _pin(True),
     ("memories", "unpin"): _pin(False),
+    **REVIEW_HANDLERS,
     ("profiles", "list"): profiles_list,
     ("profiles", "create"): profiles_create,
     ("profiles", "reset"): profiles_reset,

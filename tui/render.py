@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.memories import MemoryDetail
 from agent.memory.store import ReadItem, ReadResult
-from storage.models import Memory, MemoryEvent, TurnRead
+from storage.models import Memory, MemoryEvent, Turn, TurnRead
 
 
 def iso(value: Any) -> str | None:
@@ -22,6 +22,7 @@ def memory_json(m: Memory) -> dict[str, Any]:
         "key": m.key_text,
         "value": m.value_text,
         "usage": round(m.usage, 6),
+        "used_at": iso(m.used_at),
         "pinned": m.pinned,
         "created_at": iso(m.created_at),
         "updated_at": iso(m.updated_at),
@@ -69,6 +70,21 @@ def detail_json(d: MemoryDetail) -> dict[str, Any]:
         **memory_json(d.memory),
         "history": [event_json(e) for e in d.history],
         "reads": [read_json(r) for r in d.reads],
+        "source_turn": turn_json(d.source_turn) if d.source_turn else None,
+        "derived": [memory_json(m) for m in d.siblings],
+        "previous": memory_json(d.previous) if d.previous else None,
+        "next": memory_json(d.next) if d.next else None,
+    }
+
+
+def turn_json(t: Turn) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "role": t.role,
+        "speaker": t.speaker,
+        "text": t.text,
+        "status": t.status,
+        "created_at": iso(t.created_at),
     }
 
 
@@ -90,9 +106,16 @@ def bar(weight: float, width: int = 10) -> str:
 def read_lines(items: list[ReadItem]) -> list[str]:
     return [
         f"  {bar(i.weight)} {i.weight:6.3f}  #{i.id:<5} {i.kind:<10} "
-        f"{one_line(i.key, 24)} = {one_line(i.value, 50)}"
+        f"{one_line(i.key, 24)} = {one_line(i.value, 50)}{hop_trail(i)}"
         for i in items
     ]
+
+
+def hop_trail(item: ReadItem) -> str:
+    """`  (hops 0.13 -> 0.20)`: the memory's weight at each hop, when there were several."""
+    if len(item.hop_weights) < 2:
+        return ""
+    return "  (hops " + " -> ".join(f"{w:.2f}" for w in item.hop_weights) + ")"
 
 
 def memory_lines(memories: list[Memory]) -> list[str]:
@@ -114,8 +137,29 @@ def event_lines(events: list[MemoryEvent]) -> list[str]:
             "add": f"= {one_line(e.new_value or '')}",
             "update": f"{one_line(e.old_value or '', 30)} -> {one_line(e.new_value or '', 30)}",
             "forget": f"(was {one_line(e.old_value or '')})",
-            "free": f"(was {one_line(e.old_value or '')})",
+            "free": f"(was {one_line(e.old_value or '')}; least used at capacity)",
         }.get(e.action, "")
         turn = f" (turn {e.turn_id})" if e.turn_id else ""
         lines.append(f"{iso(e.created_at)}  {e.action:<7} {change}{turn}")
+    return lines
+
+
+def chain_lines(d: MemoryDetail) -> list[str]:
+    """Provenance and links: the source turn, what else came from it, the turns before/after."""
+    lines = []
+    if d.source_turn is not None:
+        t = d.source_turn
+        who = f"{t.speaker}, " if t.speaker else ""
+        lines.append(f"source: turn {t.id} ({who}{iso(t.created_at)}): {one_line(t.text, 70)}")
+    elif d.memory.source_turn_id is None:
+        lines.append("source: added by hand")
+    for m in d.siblings:
+        lines.append(
+            f"  from the same turn: #{m.id} {m.kind} {one_line(m.key_text, 24)} = "
+            f"{one_line(m.value_text, 40)}"
+        )
+    if d.previous is not None:
+        lines.append(f"previous turn: #{d.previous.id} {one_line(d.previous.key_text, 60)}")
+    if d.next is not None:
+        lines.append(f"next turn: #{d.next.id} {one_line(d.next.key_text, 60)}")
     return lines

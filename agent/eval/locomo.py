@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -20,6 +20,7 @@ from agent.core import Agent
 from agent.eval.ingest import Ingested, ingest_sample
 from agent.eval.locomo_data import LocomoQuestion, LocomoSample
 from agent.eval.scorer import score
+from agent.memory.hybrid import HybridParams
 from agent.memory.lexical import LexicalIndex
 from agent.memory.store import ReadItem, ReadResult
 from agent.prompt import fit_lines
@@ -40,14 +41,42 @@ Method = Callable[[str], list[int]]  # question -> memory ids, best first
 
 
 class AgentRead:
-    """The product's read, `agent.search(question, k)`; keeps the last result for the answer."""
+    """The product's read, `agent.search(question, k)`; keeps the last result for the answer.
 
-    def __init__(self, agent: Agent, k: int) -> None:
+    `hops` and `links` change one mechanism of the settings' read (None: as configured).
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        k: int,
+        hops: int | None = None,
+        links: bool | None = None,
+        hop_lambda: float | None = None,
+    ) -> None:
         self.agent, self.k = agent, k
         self.last = ReadResult([], [[]], 0.0)
+        st = agent.settings
+        self.hops = hops or st.hops
+        self.hop_lambda = st.hop_lambda if hop_lambda is None else hop_lambda
+        params = agent.store.hybrid
+        if links is not None:
+            params = replace(params, neighbour_hops=params.neighbour_hops if links else 0)
+            if links and params.neighbour_hops == 0:
+                params = replace(params, neighbour_hops=HybridParams().neighbour_hops)
+        self.params = params
 
     def __call__(self, question: str) -> list[int]:
-        self.last = self.agent.search(question, k=self.k)
+        st = self.agent.settings
+        self.last = self.agent.store.search(
+            self.agent.profile_id(),
+            question,
+            self.k,
+            self.hops,
+            st.tau,
+            self.hop_lambda,
+            self.params,
+        )
         return [item.id for item in self.last.results]
 
 
@@ -97,6 +126,11 @@ def bm25_method(ctx: MethodContext) -> Method:
 MethodFactory = Callable[[MethodContext], Method]
 METHODS: dict[str, MethodFactory] = {
     "default": lambda ctx: AgentRead(ctx.agent, ctx.k),
+    # the default with one mechanism changed: hops (MemN2N) and temporal links (DNC)
+    "hops=1": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=1),
+    "hops=2": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=2),
+    "links on": lambda ctx: AgentRead(ctx.agent, ctx.k, links=True),
+    "links off": lambda ctx: AgentRead(ctx.agent, ctx.k, links=False),
     "dense": dense_method,
     "bm25": bm25_method,
 }

@@ -32,10 +32,12 @@ from agent.extraction.vocabulary import (
     JOB_REJECT_MODIFIERS,
     JOBS,
     NON_EMPLOYER_STARTS,
+    PARTNER_ROLES,
     PETS,
     PRONOUN_OBJECTS,
     RELATION_MODIFIERS,
     RELATIONS,
+    SOCIAL_RELATIONS,
 )
 
 
@@ -53,13 +55,13 @@ def rule_location(clause: str) -> list[Extracted]:
     return []
 
 
-def _job_phrase(raw: str) -> tuple[str | None, str | None]:
+def job_phrase(raw: str) -> tuple[str | None, str | None]:
     """(job, employer) from "a senior nurse at St Mary's": the job must end in a job noun."""
     match = JOB_TAIL_RE.search(raw)
     job = clean(raw[: match.start()] if match else raw)
     employer = None
     if match and match.group("prep") and match.group("prep").lower() in ("at", "for"):
-        employer = _employer(raw[match.end() :])
+        employer = employer_name(raw[match.end() :])
     words = job.split()
     if not words or len(words) > 5:
         return None, employer
@@ -72,7 +74,7 @@ def _job_phrase(raw: str) -> tuple[str | None, str | None]:
     return job, employer
 
 
-def _employer(raw: str) -> str | None:
+def employer_name(raw: str) -> str | None:
     """An employer name: cut before "as ...", "since ...", "now", ..."""
     match = EMPLOYER_TAIL_RE.search(raw)
     text = clean(raw[: match.start()] if match else raw)
@@ -102,24 +104,43 @@ def _job_and_employer(clause: str) -> tuple[str | None, str | None]:
     if match:
         raw = match.group("employer")
         tail = EMPLOYER_TAIL_RE.search(raw)
-        job = _job_phrase(tail.group("job"))[0] if tail and tail.group("job") else None
-        return job, _employer(raw)
+        job = job_phrase(tail.group("job"))[0] if tail and tail.group("job") else None
+        return job, employer_name(raw)
     if JOB_WORK_AS_RE.match(clause) or JOB_MY_RE.match(clause):
         match = JOB_AS_RE.match(clause)
-        return _job_phrase(match.group("job")) if match else (None, None)
+        return job_phrase(match.group("job")) if match else (None, None)
     match = JOB_IM_RE.match(clause)
     if match:
-        return _job_phrase(match.group("job"))
+        return job_phrase(match.group("job"))
     status = JOB_STATUS_RE.match(clause)
     if status:
         return SPACE_RE.sub(" ", status.group("status").lower()), None
     return None, None
 
 
-def _family_item(mod: str | None, rel: str, name: str) -> Extracted:
-    """The item for "my <mod> <rel> is <name>": family:<rel> or pet:<animal>."""
-    rel_key = SPACE_RE.sub(" ", rel.lower().replace("-", " "))
+def _squeeze(text: str) -> str:
+    """`text` without spaces and hyphens, so "co-worker", "co worker", "coworker" are one."""
+    return text.replace(" ", "").replace("-", "")
+
+
+_SOCIAL_ROLES = {_squeeze(role): label for role, label in SOCIAL_RELATIONS.items()}
+
+
+def _family_item(mod: str | None, rel: str, name: str) -> Extracted | None:
+    """The item for "my <mod> <rel> is <name>": family:<rel>, relation:<role> or pet:<animal>.
+
+    Romantic partners (partner, girlfriend, fiancé, ...) share `relation:partner`, the role
+    being the key; a modifier on a non-family role ("my little boss") gives nothing.
+    """
+    rel_key = SPACE_RE.sub(" ", rel.lower())
     modifier = RELATION_MODIFIERS.get(mod.lower(), "") if mod else ""
+    social = _SOCIAL_ROLES.get(_squeeze(rel_key))
+    if social:
+        if modifier:
+            return None
+        slot = "partner" if social in PARTNER_ROLES else social
+        return Extracted("fact", f"relation:{slot}", social, name)
+    rel_key = rel_key.replace("-", " ")
     if rel_key in PETS and rel_key not in RELATIONS:
         label = PETS[rel_key]
         return Extracted("fact", f"pet:{label}", label, name)
@@ -132,7 +153,13 @@ def _family_item(mod: str | None, rel: str, name: str) -> Extracted:
 def rule_family(clause: str) -> list[Extracted]:
     """ "My sister is Alice", "my sister's name is Alice", "my son is called Leo",
     "I have a brother named Tom", "my dog's name is Rex", "Alice is my sister",
-    "My wife, Maria, ..."."""
+    "My wife, Maria, ...", and the same for other people ("my boss is Karen")."""
+    item = _family_statement(clause)
+    return [item] if item else []
+
+
+def _family_statement(clause: str) -> Extracted | None:
+    """The one family, relation or pet item of `clause`, if any."""
     match = FAMILY_MY_RE.match(clause)
     if match:
         link = SPACE_RE.sub(" ", match.group("link").strip().lower())
@@ -142,19 +169,17 @@ def rule_family(clause: str) -> list[Extracted]:
             after = match.group("rest")[len(name) :].lstrip()
             if not after.startswith(",") and after:
                 name = None
-        if name:
-            return [_family_item(match.group("mod"), match.group("rel"), name)]
-        return []
+        return _family_item(match.group("mod"), match.group("rel"), name) if name else None
     match = FAMILY_HAVE_RE.match(clause)
     if match:
         name = person_name(match.group("rest"), explicit=True)
-        return [_family_item(match.group("mod"), match.group("rel"), name)] if name else []
+        return _family_item(match.group("mod"), match.group("rel"), name) if name else None
     match = FAMILY_REV_RE.match(clause)
     if match:
         name = person_name(match.group("name"), explicit=False)
         if name and name.split()[0].lower() not in ("she", "he", "this", "that", "it"):
-            return [_family_item(match.group("mod"), match.group("rel"), name)]
-    return []
+            return _family_item(match.group("mod"), match.group("rel"), name)
+    return None
 
 
 def rule_age(clause: str) -> list[Extracted]:

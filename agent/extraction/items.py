@@ -1,4 +1,5 @@
-"""What the extractor returns: `Extracted` items, and the slots a new item retires."""
+"""What the extractor returns: `Extracted` items (and the slots a new item retires),
+`Retraction`s and `ForgetRequest`s."""
 
 from __future__ import annotations
 
@@ -21,6 +22,32 @@ class Extracted:
     slot: str
     key: str
     value: str
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """A statement that something the user said earlier is no longer true.
+
+    `slot` is the slot of the retired memory ("location", "likes:jazz", "plan:go to japan");
+    `value` the value said to be no longer true ("Lyon" in "I don't live in Lyon anymore"),
+    or None when the statement names none ("I quit my job"): the writer then retires the slot
+    whatever it holds.
+    """
+
+    slot: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """The user asks to forget something: "forget that I like jazz" -> ("I like jazz", False).
+
+    `about` is what to forget, as the user wrote it; `everything` is True for "forget
+    everything (you know) about X", which covers every memory that mentions X.
+    """
+
+    about: str
+    everything: bool
 
 
 def conflicting_slots(item: Extracted) -> list[str]:

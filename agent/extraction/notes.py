@@ -1,20 +1,20 @@
-"""Notes: "remember that ..." requests become a note plus what the remembered statement says."""
+"""Notes: a "remember that ..." request becomes a note (its statement is read like any other)."""
 
 from __future__ import annotations
 
 from agent.extraction.items import Extracted
 from agent.extraction.limits import NOTE_KEY_CHARS
 from agent.extraction.patterns import NOTE_PUNCT_RE, NOTE_RE, QUOTES, SPACE_RE, TRAIL_PUNCT
-from agent.extraction.rules import read_clause
-from agent.extraction.sentences import split_clauses, strip_fillers
 from agent.extraction.vocabulary import PRONOUN_OBJECTS
 
 
-def read_note(sentence: str) -> list[Extracted] | None:
-    """A "remember that ..." request: the note, then what the remembered statement says.
+def read_note(sentence: str) -> tuple[list[Extracted], str] | None:
+    """A "remember that ..." request: ([the note], the remembered statement).
 
-    Returns None when the sentence is no such request. Plain "remember X" (no "that", no
-    colon, no "please") is not one ("Remember when we met?" is a question).
+    Returns None when the sentence is no such request, and ([], "") for a request that names
+    nothing ("remember that"). Plain "remember X" (no "that", no colon, no "please") is not
+    one ("Remember when we met?" is a question). The caller reads the statement's clauses
+    for preferences and facts as well.
     """
     match = NOTE_RE.match(sentence)
     if match is None:
@@ -28,14 +28,10 @@ def read_note(sentence: str) -> list[Extracted] | None:
     body = match.group("body").strip().strip(QUOTES).strip()
     body = body.rstrip(TRAIL_PUNCT + " " + QUOTES).strip()
     if not body or body.lower() in PRONOUN_OBJECTS:
-        return [] if match.group("sep").strip() else None
+        return ([], "") if match.group("sep").strip() else None
     statement = body[0].upper() + body[1:]
-    items = [
-        Extracted("note", "note:" + _note_slot_text(statement), _shorten(statement), statement)
-    ]
-    for clause in split_clauses(strip_fillers(body)):
-        items.extend(read_clause(clause))
-    return items
+    note = Extracted("note", "note:" + _note_slot_text(statement), _shorten(statement), statement)
+    return [note], body
 
 
 def _note_slot_text(text: str) -> str:

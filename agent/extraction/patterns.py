@@ -31,9 +31,12 @@ SENTENCE_RE = re.compile(r"[^.!?;\n]*(?:[.!?;]+|\n+|$)")
 ABBREV_TAIL_RE = re.compile(r"(?:^|[\s(])([a-z]{1,6}(?:\.[a-z])?)\.$", FLAGS)
 """The abbreviation a sentence piece ends with ("St."), if any."""
 CANDIDATE_RE = re.compile(
-    r"\b(?:i|im|ive|my|me|name's|remember|note|forget|mind|memori[sz]e|save|store)\b", FLAGS
+    r"\b(?:i|im|ive|my|me|name's|remember|note|forget|mind|memori[sz]e|save|store|lives|lived"
+    r"|moved|living|relocated|based)\b",
+    FLAGS,
 )
-"""Every rule needs one of these words: sentences without any are skipped quickly."""
+"""Every rule needs one of these words (a first-person word, a note or forget verb, or the
+verb of another person's home): sentences without any are skipped quickly."""
 
 # clauses ------------------------------------------------------------------------------------------
 CLAUSE_SPLIT_RE = re.compile(

@@ -43,7 +43,11 @@ from agent.extraction.vocabulary import (
     NON_NAMES,
     NOT_INTOLERANCES,
     PRONOUN_OBJECTS,
+    word_set,
 )
+
+_NOT_FOOD_STARTS = word_set("my your his her their our the a an this that on")
+"""What "I stopped/quit/gave up ..." is followed by when it gives up no food or drink."""
 
 
 def rule_name(clause: str) -> list[Extracted]:
@@ -101,6 +105,10 @@ def rule_avoid(clause: str) -> list[Extracted]:
     match = AVOID_RE.match(clause)
     if not match:
         return []
+    if match.group("obj2") is not None and match.group("verb2") is None:
+        first = match.group("obj2").split(" ", 1)[0].lower()
+        if first.endswith("ing") or first in _NOT_FOOD_STARTS:
+            return []  # "I quit smoking", "I quit my job": no food (see `retraction_rules`)
     verb = (match.group("verb") or match.group("verb2") or "eat").lower()
     verb = {"eating": "eat", "drinking": "drink", "consume": "eat", "touch": "eat"}.get(verb, verb)
     raw = match.group("obj") if match.group("obj") is not None else match.group("obj2")

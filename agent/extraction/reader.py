@@ -1,11 +1,22 @@
-"""Message -> items: `extract` reads every sentence (note or clauses) and keeps one per slot."""
+"""Message -> results: `extract` (items, one per slot), `retractions` and `forget_requests`.
+
+All three read the same sentences and clauses: a forget request is only a forget request (no
+item, note or retraction comes from its sentence); a "remember that ..." request gives a note
+and its statement is read like any other; hypotheticals give nothing; in a question the asked
+part is dropped; a clause after reported speech ("my sister said") is not the user's.
+"""
 
 from __future__ import annotations
 
-from agent.extraction.items import Extracted, conflicting_slots
+from collections.abc import Callable
+from typing import TypeVar
+
+from agent.extraction.forget_rules import read_forget
+from agent.extraction.items import Extracted, ForgetRequest, Retraction, conflicting_slots
 from agent.extraction.notes import read_note
 from agent.extraction.patterns import HYPOTHETICAL_RE, SPEECH_END_RE
-from agent.extraction.rules import read_clause
+from agent.extraction.retraction_rules import read_pair_break_up, read_retractions
+from agent.extraction.rules import read_clause, statement_clause
 from agent.extraction.sentences import (
     ends_with_question,
     prepare,
@@ -13,6 +24,8 @@ from agent.extraction.sentences import (
     split_sentences,
     strip_fillers,
 )
+
+T = TypeVar("T")
 
 
 def extract(text: str) -> list[Extracted]:
@@ -22,36 +35,83 @@ def extract(text: str) -> list[Extracted]:
     item also displaces an earlier one of the same message whose slot it conflicts with).
     Never raises; scans at most `MAX_TEXT` characters.
     """
+    return _dedupe(_each_sentence(text, _read_sentence))
+
+
+def retractions(text: str) -> list[Retraction]:
+    """What the user says in `text` is no longer true ("I don't live in Lyon anymore"), in
+    order, without repeats. Never raises; scans at most `MAX_TEXT` characters."""
+    found = _each_sentence(text, _retractions_of)
+    return list(dict.fromkeys(found))
+
+
+def forget_requests(text: str) -> list[ForgetRequest]:
+    """What the user asks to forget in `text` ("forget that I like jazz"), in order, without
+    repeats. Never raises; scans at most `MAX_TEXT` characters."""
+    found = _each_sentence(text, _forget_of)
+    return list(dict.fromkeys(found))
+
+
+def _each_sentence(text: str, read: Callable[[str], list[T]]) -> list[T]:
+    """`read` on every candidate sentence of `text`, results concatenated."""
     if not isinstance(text, str) or not text:
         return []
-    items: list[Extracted] = []
+    out: list[T] = []
     for sentence in split_sentences(prepare(text)):
         try:
-            items.extend(_read_sentence(sentence))
+            out.extend(read(sentence))
         except (ValueError, IndexError, RecursionError):  # pragma: no cover - defensive
             continue
-    return _dedupe(items)
+    return out
 
 
 def _read_sentence(sentence: str) -> list[Extracted]:
-    """The items of one sentence: a note, or the statements of its clauses."""
+    """The items of one sentence: its note, if any, and the statements of its clauses."""
+    note, clauses = _statements(sentence)
+    items = list(note)
+    for clause in clauses:
+        items.extend(read_clause(clause))
+    return items
+
+
+def _retractions_of(sentence: str) -> list[Retraction]:
+    """The retractions of one sentence's clauses (and of "Alex and I broke up")."""
+    clauses = _statements(sentence)[1]
+    found = read_pair_break_up(strip_fillers(sentence)) if clauses else []
+    for clause in clauses:
+        statement = statement_clause(clause)
+        if statement:
+            found.extend(read_retractions(statement))
+    return found
+
+
+def _forget_of(sentence: str) -> list[ForgetRequest]:
+    request = read_forget(strip_fillers(sentence))
+    return [request] if request else []
+
+
+def _statements(sentence: str) -> tuple[list[Extracted], list[str]]:
+    """(the note of a "remember that ..." sentence, the user's clauses to read)."""
     is_question = ends_with_question(sentence)
     body = strip_fillers(sentence)
+    if read_forget(body) is not None:
+        return [], []
     note = read_note(body)
     if note is not None:
-        return note
+        items, statement = note
+        return items, split_clauses(strip_fillers(statement)) if statement else []
     if HYPOTHETICAL_RE.match(body):
-        return []
+        return [], []
     clauses = split_clauses(body)
     if is_question and clauses:
         clauses = clauses[:-1]
-    items: list[Extracted] = []
+    kept: list[str] = []
     reported = False
     for clause in clauses:
         if not reported:
-            items.extend(read_clause(clause))
+            kept.append(clause)
         reported = SPEECH_END_RE.search(clause) is not None
-    return items
+    return [], kept
 
 
 def _dedupe(items: list[Extracted]) -> list[Extracted]:

@@ -11,8 +11,16 @@ from agent.extraction.facts import (
     rule_location,
     rule_work,
 )
+from agent.extraction.habits import rule_habit
 from agent.extraction.items import Extracted
+from agent.extraction.life_facts import (
+    rule_date,
+    rule_person_location,
+    rule_study,
+    rule_work_field,
+)
 from agent.extraction.patterns import HYPOTHETICAL_RE, LEADING_CONTRACTION_RE, QUESTION_RE
+from agent.extraction.plans import rule_plan
 from agent.extraction.preferences import (
     rule_allergy,
     rule_avoid,
@@ -38,16 +46,31 @@ RULES: tuple[Rule, ...] = (
     rule_family,
     rule_age,
     rule_birthday,
+    rule_habit,
+    rule_plan,
+    rule_study,
+    rule_work_field,
+    rule_date,
+    rule_person_location,
 )
 """Every rule sees every clause; each is anchored at the clause start."""
 
 
-def read_clause(clause: str) -> list[Extracted]:
-    """Every statement of one clause, rule by rule (questions and hypotheticals give none)."""
+def statement_clause(clause: str) -> str | None:
+    """`clause` ready for the rules (fillers stripped, "I've" -> "I have"), or None for a
+    question or hypothetical."""
     clause = LEADING_CONTRACTION_RE.sub("I have", strip_fillers(clause))
     if not clause or QUESTION_RE.match(clause) or HYPOTHETICAL_RE.match(clause):
+        return None
+    return clause
+
+
+def read_clause(clause: str) -> list[Extracted]:
+    """Every statement of one clause, rule by rule (questions and hypotheticals give none)."""
+    statement = statement_clause(clause)
+    if statement is None:
         return []
     items: list[Extracted] = []
     for rule in RULES:
-        items.extend(rule(clause))
+        items.extend(rule(statement))
     return items

@@ -10,10 +10,16 @@ import re
 from collections.abc import Iterable
 
 from agent.extraction.patterns import FLAGS
-from agent.extraction.vocabulary import DIETS, PETS, RELATION_MODIFIERS, RELATIONS
+from agent.extraction.vocabulary import (
+    DIETS,
+    PETS,
+    RELATION_MODIFIERS,
+    RELATIONS,
+    SOCIAL_RELATIONS,
+)
 
 
-def _alternation(words: Iterable[str]) -> str:
+def alternation(words: Iterable[str]) -> str:
     """A regex alternation of `words`, longest first, spaces and hyphens matched loosely."""
     parts = []
     for word in sorted(set(words), key=len, reverse=True):
@@ -30,10 +36,10 @@ _ADV = (
     r"|quite|pretty\s+much|particularly|especially|recently|finally|officially|even|deeply"
     r"|seriously|totally|literally|strictly|fully|mainly|mostly)\s+){0,3}"
 )
-_DIET = _alternation(DIETS)
-_REL = _alternation(RELATIONS)
-_PET = _alternation(PETS)
-_MOD = _alternation(RELATION_MODIFIERS)
+_DIET = alternation(DIETS)
+_REL = alternation([*RELATIONS, *SOCIAL_RELATIONS])
+_PET = alternation(PETS)
+_MOD = alternation(RELATION_MODIFIERS)
 
 # names ----------------------------------------------------------------------------------------
 NAME_EXPLICIT_RE = re.compile(
@@ -229,7 +235,7 @@ EMPLOYER_TAIL_RE = re.compile(
     FLAGS,
 )
 
-# family and pets ------------------------------------------------------------------------------
+# family, other people and pets --------------------------------------------------------------------
 FAMILY_MY_RE = re.compile(
     r"^my\s+(?:(?P<mod>" + _MOD + r")[\s-]?)?(?P<rel>" + _REL + r"|" + _PET + r")"
     r"(?P<link>'s\s+name\s+is|s\s+name\s+is|\s+name\s+is|'s\s+name's|\s+is\s+called"

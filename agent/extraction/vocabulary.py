@@ -50,17 +50,34 @@ DIETS: tuple[str, ...] = phrases("""
 RELATIONS: dict[str, str] = mapping("""
     sister: sister | brother: brother | sibling: sibling | mother: mother | mom: mother
     mum: mother | mommy: mother | mummy: mother | mama: mother | father: father | dad: father
-    daddy: father | papa: father | wife: wife | husband: husband | partner: partner
-    spouse: spouse | boyfriend: boyfriend | girlfriend: girlfriend | fiance: fiancé
-    fiancé: fiancé | fiancee: fiancée | fiancée: fiancée | son: son | daughter: daughter
+    daddy: father | papa: father | wife: wife | husband: husband | spouse: spouse
+    son: son | daughter: daughter
     grandmother: grandmother | grandma: grandmother | granny: grandmother | nana: grandmother
     grandfather: grandfather | grandpa: grandfather | granddad: grandfather
     grandad: grandfather | grandson: grandson | granddaughter: granddaughter | aunt: aunt
     auntie: aunt | aunty: aunt | uncle: uncle | cousin: cousin | niece: niece | nephew: nephew
-    best friend: best friend | stepmother: stepmother | stepfather: stepfather
+    stepmother: stepmother | stepfather: stepfather
     stepson: stepson | stepdaughter: stepdaughter | stepsister: stepsister
     stepbrother: stepbrother
 """)
+
+"""Family members: "my sister is Alice" -> slot `family:sister`."""
+
+SOCIAL_RELATIONS: dict[str, str] = mapping("""
+    best friend: best friend | bestie: best friend | bff: best friend | boss: boss
+    manager: manager | supervisor: supervisor | partner: partner | boyfriend: boyfriend
+    girlfriend: girlfriend | significant other: partner | fiance: fiancé | fiancé: fiancé
+    fiancee: fiancée | fiancée: fiancée | colleague: colleague | coworker: colleague
+    co-worker: colleague | roommate: roommate | roomie: roommate | flatmate: flatmate
+    housemate: housemate | neighbour: neighbor | neighbor: neighbor | landlord: landlord
+    landlady: landlady | mentor: mentor | teammate: teammate
+""")
+"""People around the user who are not family: "my boss is Karen" -> slot `relation:boss`."""
+
+PARTNER_ROLES: frozenset[str] = phrase_set("""
+    partner | boyfriend | girlfriend | fiancé | fiancée
+""")
+"""Roles that share the slot `relation:partner` (one romantic partner at a time)."""
 
 PETS: dict[str, str] = mapping("""
     dog: dog | puppy: dog | pup: dog | doggo: dog | cat: cat | kitten: cat | kitty: cat

@@ -84,16 +84,24 @@ class LexicalIndex:
 
     def scores(self, query: str) -> dict[int, float]:
         """BM25 score of every document sharing a term with `query` (others score 0)."""
+        return self.weighted_scores(dict.fromkeys(tokens(query), 1.0))
+
+    def weighted_scores(self, query_terms: dict[str, float]) -> dict[int, float]:
+        """BM25 with a weight per query term: score(q, d) = sum_t q_t * idf(t) * tf-part(t, d).
+
+        Linear in the query's term weights, so a multi-hop read can add the terms of what the
+        last hop read to the query (the lexical side of q <- q + lambda * o).
+        """
         n = len(self._length)
         if n == 0:
             return {}
         avgdl = max(self._total / n, 1e-9)
         result: dict[int, float] = {}
-        for term in set(tokens(query)):
+        for term, weight in query_terms.items():
             posting = self._postings.get(term)
-            if not posting:
+            if not posting or weight == 0:
                 continue
-            idf = bm25_idf(n, len(posting))
+            idf = weight * bm25_idf(n, len(posting))
             for doc_id, tf in posting.items():
                 norm = tf + self.k1 * (1 - self.b + self.b * self._length[doc_id] / avgdl)
                 result[doc_id] = result.get(doc_id, 0.0) + idf * tf * (self.k1 + 1) / norm

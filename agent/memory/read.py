@@ -1,4 +1,4 @@
-"""The attention read of a key-value memory (KV-MemNN), with MemN2N hops and the DNC usage update.
+"""The attention read of a key-value memory (KV-MemNN), with MemN2N hops.
 
 Pure tensor functions; n = memories of the active profile, d = embedding size.
 """
@@ -57,21 +57,24 @@ def multi_hop_read(
     tau: float,
     hops: int = 1,
     hop_lambda: float = 1.0,
-    score: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    score: Callable[[torch.Tensor, Hop | None], torch.Tensor] | None = None,
 ) -> list[Hop]:
     """`hops` reads; after each, q <- normalize(q + lambda * o) (DESIGN section 3).
 
-    Each hop scores s = score(K q) (plain cosine when `score` is None) and reads with
-    alpha = softmax(s / tau); `Hop.scores` holds s.
+    Each hop scores s = score(K q, previous hop) (plain cosine when `score` is None; the
+    previous hop is None on the first) and reads with alpha = softmax(s / tau); `Hop.scores`
+    holds s.
     """
     result: list[Hop] = []
     q = query.float()
+    previous: Hop | None = None
     for _ in range(max(1, hops)):
         cosine = (keys @ q.to(keys.dtype)).float()  # (n,)
-        final = cosine if score is None else score(cosine)  # (n,)
+        final = cosine if score is None else score(cosine, previous)  # (n,)
         weights = torch.softmax(final / tau, dim=0)  # (n,)
         o = read_vector(weights, values).float()  # (d,)
-        result.append(Hop(query=q, scores=final, weights=weights, read=o))
+        previous = Hop(query=q, scores=final, weights=weights, read=o)
+        result.append(previous)
         q = next_query(q, o, hop_lambda)
     return result
 
@@ -81,8 +84,3 @@ def top_k(weights: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     k = min(k, weights.shape[0])
     values, indices = torch.topk(weights, k)  # (k,), (k,)
     return values, indices
-
-
-def usage_update(usage: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """DNC usage after a read or a write with weight w: u <- u + w - u * w (stays in [0, 1])."""
-    return usage + weights - usage * weights

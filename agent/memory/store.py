@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
 from agent.memory.hybrid import HybridParams, hybrid_scores
-from agent.memory.read import Hop, multi_hop_read, top_k, usage_update
+from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
+from agent.memory.usage import decayed_usage, lowest_usage, usage_update
 from storage import repo
-from storage.models import Memory
+from storage.models import Memory, utcnow
 
 
 class Encoder(Protocol):
@@ -39,6 +40,7 @@ class ReadItem:
     value: str
     weight: float
     score: float
+    hop_weights: tuple[float, ...] = ()  # this memory's weight in each hop of the read
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class ReadItem:
             "value": self.value,
             "weight": round(self.weight, 6),
             "score": round(self.score, 6),
+            "hop_weights": [round(w, 6) for w in self.hop_weights],
         }
 
 
@@ -82,12 +85,14 @@ class Unit:
 
     session: Session
     profile_id: int
+    half_life_s: float = 0.0  # usage decay (see agent/memory/usage.py); 0: none
     puts: list[Memory] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+    freed: list[Memory] = field(default_factory=list)  # by capacity, at the commit
 
     def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
         memory.profile_id = self.profile_id
-        memory.usage = usage_update(torch.tensor(memory.usage or 0.0), torch.tensor(1.0)).item()
+        memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
         repo.add_memory(self.session, memory, turn_id=turn_id)
         self.puts.append(memory)
         return memory
@@ -110,12 +115,61 @@ class Unit:
             value_emb=vector_to_blob(value_vec),
             turn_id=turn_id,
         )
-        memory.usage = 1.0  # a write with weight 1: u + 1 - u = 1
+        memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1
         self.puts.append(memory)
 
-    def remove(self, memory: Memory, action: str = "forget") -> None:
+    def remove(self, memory: Memory, action: str = "forget", turn_id: int | None = None) -> None:
         self.removed.append(memory.id)
-        repo.remove_memory(self.session, memory, action)
+        repo.remove_memory(self.session, memory, action, turn_id=turn_id)
+
+    def touch(self, weights: dict[int, float]) -> None:
+        """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read."""
+        found = repo.get_memories(self.session, self.profile_id, list(weights))
+        now = utcnow()
+        for memory_id, memory in found.items():
+            current = current_usage(memory, self.half_life_s, now)
+            memory.usage = float(
+                usage_update(torch.tensor(current), torch.tensor(weights[memory_id]))
+            )
+            memory.used_at = now
+
+    def free_to_capacity(self, capacity: int) -> list[Memory]:
+        """Free the unpinned memories with the lowest usage now until at most `capacity` remain
+        (memories written in this unit are kept); each freeing is a `free` event."""
+        over = repo.count_memories(self.session, self.profile_id) - capacity
+        if capacity <= 0 or over <= 0:
+            return []
+        self.session.flush()
+        rows = repo.usage_rows(self.session, self.profile_id)  # by id: write order
+        now = utcnow()
+        kept = {m.id for m in self.puts}
+        usage = decayed_usage(
+            torch.tensor([r.usage for r in rows]),
+            torch.tensor([age_s(r.used_at, now) for r in rows]),
+            self.half_life_s,
+        )  # (n,)
+        freeable = torch.tensor([not r.pinned and r.id not in kept for r in rows])  # (n,)
+        victims = [rows[i].id for i in lowest_usage(usage, freeable, over).tolist()]
+        found = repo.get_memories(self.session, self.profile_id, victims)
+        freed = [found[i] for i in victims]
+        for memory in freed:
+            self.remove(memory, "free")
+        self.freed.extend(freed)
+        return freed
+
+
+def age_s(then: object, now: object) -> float:
+    """Seconds from `then` to `now` (0 when unknown)."""
+    if then is None:
+        return 0.0
+    return (now - then).total_seconds()  # type: ignore[operator]
+
+
+def current_usage(memory: Memory, half_life_s: float, now: object = None) -> float:
+    """The memory's usage decayed to now (its stored usage is as of `used_at`)."""
+    now = now or utcnow()
+    age = torch.tensor(age_s(memory.used_at, now))
+    return float(decayed_usage(torch.tensor(memory.usage or 0.0), age, half_life_s))
 
 
 class MemoryStore:
@@ -126,6 +180,8 @@ class MemoryStore:
         self._texts: dict[int, TextIndex] = {}
         self._signatures: dict[int, int] = {}  # memory version each cache reflects
         self.hybrid = HybridParams()
+        self.capacity = 0  # memories per profile; 0: no limit
+        self.half_life_s = 0.0  # usage half-life; 0: usage does not decay
 
     @property
     def encoder(self) -> Encoder:
@@ -143,8 +199,8 @@ class MemoryStore:
                 rows = repo.memory_rows(s, profile_id)
                 cache = KeyCache.from_rows(self.encoder.dim, [r[:4] for r in rows])
                 text = TextIndex()
-                for memory_id, _kind, _ke, _ve, key_text, prev_id, next_id, speaker in rows:
-                    text.put(memory_id, key_text, speaker, prev_id, next_id)
+                for memory_id, _kind, _ke, _ve, key, prev_id, next_id, speaker, value in rows:
+                    text.put(memory_id, key, speaker, prev_id, next_id, value)
                 self._caches[profile_id], self._texts[profile_id] = cache, text
                 self._signatures[profile_id] = signature
         return cache
@@ -163,8 +219,10 @@ class MemoryStore:
     def unit(self, profile_id: int) -> Iterator[Unit]:
         """A transaction; on commit, the profile's cache takes the changes."""
         with self.sessions() as s, s.begin():
-            unit = Unit(s, profile_id)
+            unit = Unit(s, profile_id, self.half_life_s)
             yield unit
+            if unit.puts and self.capacity:
+                unit.free_to_capacity(self.capacity)
             if not (unit.puts or unit.removed):
                 return
             version = repo.bump_memory_version(s, profile_id)
@@ -181,7 +239,8 @@ class MemoryStore:
         for m in unit.puts:
             if m.id not in unit.removed:
                 cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
-                text.put(m.id, m.key_text, speakers.get(m.id, ""), m.prev_id, m.next_id)
+                speaker = speakers.get(m.id, "")
+                text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text)
         self._signatures[profile_id] = version
 
     # ------------------------------------------------------------ read
@@ -195,22 +254,33 @@ class MemoryStore:
         tau: float = 2.0,
         hop_lambda: float = 1.0,
         query_text: str = "",
+        params: HybridParams | None = None,
     ) -> ReadResult:
         """Attention read over the profile's memories (query vector given, already encoded);
-        `query_text` feeds the lexical and speaker parts of the hybrid score."""
+        `query_text` feeds the lexical and speaker parts of the hybrid score, `params` (default
+        `self.hybrid`) its weights."""
         started = time.perf_counter()
         cache = self.cache(profile_id)
         if len(cache) == 0:
             return ReadResult([], [[] for _ in range(max(1, hops))], 0.0)
-        score = self._hybrid_score(profile_id, cache, query_text)
+        params = params or self.hybrid
+        score = self._hybrid_score(profile_id, cache, query_text, k, hop_lambda, params)
         hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda, score)
         picked = [self._top(cache, h, k) for h in hop_reads]
         texts = self._key_values(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
         if len(texts) < len({r for rows in picked for r, _, _ in rows}):
             self.forget_cache(profile_id)  # forgotten meanwhile by another process: reload next
+        every = torch.stack([h.weights for h in hop_reads])  # (hops, n)
         hop_items = [
             [
-                ReadItem(cache.ids[r], cache.kind(r), *texts[cache.ids[r]], w, s)
+                ReadItem(
+                    cache.ids[r],
+                    cache.kind(r),
+                    *texts[cache.ids[r]],
+                    w,
+                    s,
+                    tuple(every[:, r].tolist()),
+                )
                 for r, w, s in rows
                 if cache.ids[r] in texts
             ]
@@ -220,17 +290,34 @@ class MemoryStore:
         return ReadResult(hop_items[-1], hop_items, elapsed)
 
     def _hybrid_score(
-        self, profile_id: int, cache: KeyCache, query_text: str
-    ) -> Callable[[torch.Tensor], torch.Tensor]:
-        """cosine (n,) -> the hybrid score (n,) of agent/memory/hybrid.py for this query."""
+        self,
+        profile_id: int,
+        cache: KeyCache,
+        query_text: str,
+        k: int,
+        hop_lambda: float,
+        params: HybridParams,
+    ) -> Callable[[torch.Tensor, Hop | None], torch.Tensor]:
+        """(cosine (n,), previous hop) -> the hybrid score (n,) of agent/memory/hybrid.py.
+
+        After a hop, the lexical query gains the terms of what that hop read, weighted by the
+        read weights of its top k memories: b <- b + lambda * sum_i alpha_i [t in value_i], the
+        lexical side of q <- q + lambda * o (the rest of the weight is spread too thin to use).
+        """
         text = self._texts[profile_id]
         rows = text.rows(cache)
-        lexical = text.lexical_scores(cache, query_text)  # (n,)
         speakers = text.speaker_match(cache, query_text)  # (n,) bool
+        terms = text.query_terms(query_text)
 
-        def score(cosine: torch.Tensor) -> torch.Tensor:
+        def score(cosine: torch.Tensor, previous: Hop | None) -> torch.Tensor:
+            nonlocal terms
+            if previous is not None:
+                weights, top = top_k(previous.weights, k)
+                read = text.read_terms(cache, top.tolist(), weights.tolist())
+                terms = {t: terms.get(t, 0.0) + hop_lambda * read.get(t, 0.0) for t in terms | read}
+            lexical = text.lexical_scores(cache, terms)  # (n,)
             return hybrid_scores(
-                cosine, lexical, rows.prev_row, rows.next_row, speakers, self.hybrid, rows.lengths
+                cosine, lexical, rows.prev_row, rows.next_row, speakers, params, rows.lengths
             )
 
         return score
@@ -258,6 +345,7 @@ class MemoryStore:
         hops: int = 1,
         tau: float = 2.0,
         hop_lambda: float = 1.0,
+        params: HybridParams | None = None,
     ) -> ReadResult:
         """Encode `text` and read: a search is a read without generation.
         `elapsed_ms` counts encoding and reading, not loading the model or the key cache."""
@@ -265,16 +353,11 @@ class MemoryStore:
         self.cache(profile_id)
         started = time.perf_counter()
         query = encoder.encode([text])[0]
-        result = self.read(profile_id, query, k, hops, tau, hop_lambda, query_text=text)
+        result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
 
 
 def touch(unit: Unit, items: list[ReadItem]) -> None:
     """DNC usage after a read: u <- u + w - u*w for each memory read."""
-    found = repo.get_memories(unit.session, unit.profile_id, [i.id for i in items])
-    weight = {i.id: i.weight for i in items}
-    for memory_id, memory in found.items():
-        memory.usage = float(
-            usage_update(torch.tensor(memory.usage), torch.tensor(weight[memory_id]))
-        )
+    unit.touch({i.id: i.weight for i in items})

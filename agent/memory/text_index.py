@@ -27,17 +27,27 @@ class TextIndex:
         self.lexical = LexicalIndex()
         self.length: dict[int, int] = {}
         self.speaker: dict[int, str] = {}
+        self.value_terms: dict[int, list[str]] = {}  # BM25 tokens of each value (multi-hop)
         self.prev: dict[int, int | None] = {}
         self.next: dict[int, int | None] = {}
         self._rows: tuple[int, RowFeatures] | None = None  # (version, features)
         self.version = 0
 
     def put(
-        self, memory_id: int, key_text: str, speaker: str, prev_id: int | None, next_id: int | None
+        self,
+        memory_id: int,
+        key_text: str,
+        speaker: str,
+        prev_id: int | None,
+        next_id: int | None,
+        value_text: str | None = None,
     ) -> None:
         """Index a memory (or re-index it after an edit); a new turn links after its prev."""
         self.lexical.put(memory_id, key_text)
-        self.length[memory_id] = len(tokens(key_text))
+        key_terms = tokens(key_text)
+        self.length[memory_id] = len(key_terms)
+        same = value_text is None or value_text == key_text  # turns: value = key
+        self.value_terms[memory_id] = key_terms if same else tokens(value_text or "")
         self.speaker[memory_id] = speaker
         self.prev[memory_id], self.next[memory_id] = prev_id, next_id
         if prev_id is not None and prev_id in self.next:
@@ -54,7 +64,7 @@ class TextIndex:
             self.next[before] = after
         if after is not None and after in self.prev:
             self.prev[after] = before
-        del self.length[memory_id], self.speaker[memory_id]
+        del self.length[memory_id], self.speaker[memory_id], self.value_terms[memory_id]
         self.version += 1
 
     def rows(self, cache: KeyCache) -> RowFeatures:
@@ -76,10 +86,26 @@ class TextIndex:
         self._rows = (self.version, features)
         return features
 
-    def lexical_scores(self, cache: KeyCache, query: str) -> torch.Tensor:
-        """(n,) BM25 of each row's key against `query` (0 where no term is shared)."""
+    def query_terms(self, query: str) -> dict[str, float]:
+        """The lexical query: weight 1 for each content token of `query`."""
+        return dict.fromkeys(tokens(query), 1.0)
+
+    def read_terms(
+        self, cache: KeyCache, rows: list[int], weights: list[float]
+    ) -> dict[str, float]:
+        """The lexical read vector: o_t = sum_i alpha_i [t in value_i] over the rows given."""
+        read: dict[str, float] = {}
+        for row, weight in zip(rows, weights, strict=True):
+            for term in set(self.value_terms.get(cache.ids[row], ())):
+                read[term] = read.get(term, 0.0) + weight
+        return read
+
+    def lexical_scores(self, cache: KeyCache, query: str | dict[str, float]) -> torch.Tensor:
+        """(n,) BM25 of each row's key against `query` (text, or weighted terms; 0 where no
+        term is shared)."""
+        terms = self.query_terms(query) if isinstance(query, str) else query
         scores = torch.zeros(len(cache))
-        for memory_id, score in self.lexical.scores(query).items():
+        for memory_id, score in self.lexical.weighted_scores(terms).items():
             row = cache.row(memory_id)
             if row is not None:
                 scores[row] = score
