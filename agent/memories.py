@@ -70,12 +70,11 @@ class MemoryActions:
         return self._usage_now(memories)
 
     def _usage_now(self, memories: list[Memory]) -> list[Memory]:
-        """Set each (detached) memory's usage to its value now: the stored one is as of
-        `used_at`. Nothing is written back."""
+        """Set each (detached) memory's usage to its value now (the stored one is as of
+        `used_at`, which stays as the time of its last use). Nothing is written back."""
         now = utcnow()
         for memory in memories:
             memory.usage = current_usage(memory, self.store.half_life_s, now)
-            memory.used_at = now
         return memories
 
     def add_memory(self, key: str, value: str, kind: str = "fact") -> Written:

@@ -73,6 +73,7 @@ def test_usage_decays_so_old_memories_go_first(
     now[0] += timedelta(days=10)
     (memory,) = [m for m in agent.list_memories() if m.id == old]
     assert memory.usage == pytest.approx(2**-6)  # six half-lives since the write
+    assert memory.used_at == datetime(2026, 1, 1)  # shown as of now, last use kept
     newest = agent.add_memory("newest", "written now").id
     assert {m.id for m in agent.list_memories()} == {recent, newest}
 

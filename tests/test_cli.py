@@ -20,7 +20,11 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 
     def fake_build(settings: Any, progress: Any = None):
         return make_fake_agent(
-            Path(settings.home), settings.profile, db=settings.db, review=settings.review
+            Path(settings.home),
+            settings.profile,
+            db=settings.db,
+            review=settings.review,
+            capacity=settings.capacity,
         )
 
     monkeypatch.setattr(cli, "build_agent", fake_build)
@@ -183,3 +187,57 @@ def test_markup_and_control_characters_are_stored_literally(run) -> None:
     written = json.loads(out)["written"]
     assert written[0]["key"] == "I love [bold]jazz[/bold]"
     assert written[1]["value"] == "[bold]jazz[/bold]"
+
+
+def test_review_commands(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMCHAT_REVIEW", "1")
+    code, out, _ = run("ask", "I'm vegetarian and I like jazz.", "--json")
+    proposed = json.loads(out)["proposed"]
+    assert code == 0 and {(p["key"], p["value"], p["status"]) for p in proposed} == {
+        ("diet", "vegetarian", "pending"),
+        ("likes", "jazz", "pending"),
+    }
+    diet = next(p["id"] for p in proposed if p["key"] == "diet")
+    jazz = next(p["id"] for p in proposed if p["key"] == "likes")
+    code, out, _ = run("memories", "accept", str(diet), "--value", "vegan", "--json")
+    assert code == 0 and (json.loads(out)["value"], json.loads(out)["action"]) == ("vegan", "add")
+    code, out, _ = run("memories", "reject", str(jazz))
+    assert code == 0 and "nothing was stored" in out
+    code, out, err = run("memories", "reject", str(jazz))
+    assert code == 2 and "already rejected" in err
+    code, out, _ = run("memories", "proposals")
+    assert out.strip() == "(no proposals)"
+    code, out, _ = run("memories", "proposals", "--all", "--json")
+    assert {p["status"] for p in json.loads(out)} == {"accepted", "rejected"}
+    code, out, err = run("memories", "accept", "99")
+    assert code == 1 and "no proposal 99" in err
+
+
+def test_forget_a_turn_with_or_without_its_derived_memories(run) -> None:
+    _, out, _ = run("ask", "My sister is Alice and I like jazz.", "--json")
+    turn = next(w["id"] for w in json.loads(out)["written"] if w["kind"] == "turn")
+    code, out, err = run("memories", "forget", str(turn))  # no terminal: keeps, and says so
+    assert code == 0 and "kept 2 memories extracted from it" in err
+    _, out, _ = run("ask", "My brother is Tom.", "--json")
+    turn = next(w["id"] for w in json.loads(out)["written"] if w["kind"] == "turn")
+    code, out, _ = run("memories", "forget", str(turn), "--derived", "--json")
+    assert code == 0 and len(json.loads(out)["forgotten"]) == 2
+    _, out, _ = run("memories", "list", "--json")
+    assert {m["value"] for m in json.loads(out)} == {"Alice", "jazz"}
+
+
+def test_show_json_has_the_chain_and_ask_has_hops(run) -> None:
+    run("ask", "Hello.")
+    _, out, _ = run("ask", "My sister is Alice.", "--json", "--hops", "2")
+    data = json.loads(out)
+    assert len(data["hops"]) == 2 and all(len(r["hop_weights"]) == 2 for r in data["read"])
+    fact = next(w["id"] for w in data["written"] if w["kind"] == "fact")
+    _, out, _ = run("memories", "show", str(fact), "--json")
+    shown = json.loads(out)
+    assert shown["source_turn"]["text"] == "My sister is Alice."
+    assert [m["kind"] for m in shown["derived"]] == ["turn"]
+    turn = shown["derived"][0]["id"]
+    _, out, _ = run("memories", "show", str(turn), "--json")
+    assert json.loads(out)["previous"]["key"] == "Hello."
+    _, out, _ = run("memories", "show", str(turn))
+    assert "previous turn:" in out and "from the same turn: #" in out

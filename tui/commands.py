@@ -184,8 +184,9 @@ def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     if with_derived:
         print("also forgot " + ", ".join(f"#{i}" for i in gone[1:]))
     elif derived:
+        noun = "memory" if len(derived) == 1 else "memories"
         print(
-            f"kept {len(derived)} memories extracted from it "
+            f"kept {len(derived)} {noun} extracted from it "
             f"({', '.join(f'#{m.id}' for m in derived)}); --derived forgets them too",
             file=sys.stderr,
         )
