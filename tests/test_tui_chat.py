@@ -14,8 +14,9 @@ from agent.errors import ModelMissingError
 from tests.fakes import FakeEncoder
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
-from tui.widgets.memory_panel import MemoryPanel, WrittenRow
+from tui.widgets.memory_panel import MemoryPanel
 from tui.widgets.messages import ChatInput, Reply, UserMessage
+from tui.widgets.panel_rows import WrittenRow
 
 
 class GatedGenerator:
@@ -144,6 +145,55 @@ async def test_selecting_an_earlier_reply_shows_its_memory(tui_agent: Agent) -> 
         assert "sister = Alice" in panel_text(app)
 
 
+async def test_panel_shows_each_hop_of_a_multi_hop_read(tmp_path: Path, fixed_clock) -> None:
+    from tests.conftest import make_fake_agent
+
+    agent = make_fake_agent(tmp_path, hops=2)
+    agent.ask("My sister is Alice.")
+    agent.ask("Alice moved to Lyon.")
+    app = MemchatApp(agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Where does my sister live?")
+        await settle(pilot)
+        result = app.screen.query_one(Reply).result
+        assert result is not None and len(result.hops) == 2
+        text = panel_text(app)
+        assert "weights: softmax over all · 2 hops" in text
+        top = result.read[0]
+        first, last = top.hop_weights
+        assert f"#{top.id}\n" in text and f"hops {first:.2f} → {last:.2f}" in text
+        hop_lines = [line for line in text.splitlines() if line.startswith("hop ")]
+        assert [line.split()[:2] for line in hop_lines] == [["hop", "1"], ["hop", "2"]]
+        best = result.hops[0][0]
+        assert hop_lines[0].startswith(f"hop 1  #{best.id} {best.weight:.2f}")
+
+
+async def test_panel_shows_what_a_forget_request_forgot(tui_agent: Agent) -> None:
+    tui_agent.ask("I like jazz")
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "forget that I like jazz")
+        await settle(pilot)
+        text = panel_text(app)
+        assert "Forgotten" in text
+        assert "forgot #2 preference likes = jazz" in text
+        assert "forgot #1 turn I like jazz" in text
+        assert "Written\nnothing" in text  # the request itself is not remembered
+        assert "Forgotten" in app.screen.query(Reply).last().text
+    assert tui_agent.list_memories() == []
+
+
+async def test_panel_shows_a_retracted_memory(tui_agent: Agent) -> None:
+    tui_agent.ask("I live in Lyon")
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "I don't live in Lyon anymore")
+        await settle(pilot)
+        text = panel_text(app)
+        assert "added #3 turn I don't live in Lyon anymore" in text
+        assert "Forgotten\nforgot #2 fact lives in = Lyon" in text
+
+
 async def test_hostile_input_changes_nothing_but_the_conversation(tui_agent: Agent) -> None:
     app = MemchatApp(tui_agent, load_models=False)
     markup = "[bold]x[/bold] [link=http://e.com]y[/link] [red]z"
@@ -214,6 +264,21 @@ def test_chat_snapshot(snap_compare, tui_agent: Agent, size: tuple[int, int]) ->
 
     app = MemchatApp(tui_agent, load_models=False)
     assert snap_compare(app, terminal_size=size, run_before=converse)
+
+
+def test_chat_snapshot_two_hops(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    from tests.conftest import make_fake_agent
+
+    agent = make_fake_agent(tmp_path, hops=2)
+    agent.ask("My sister is Alice.")
+    agent.ask("Alice moved to Lyon.")
+
+    async def converse(pilot) -> None:
+        await send(pilot, "Where does my sister live?")
+        await settle(pilot)
+
+    app = MemchatApp(agent, load_models=False)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=converse)
 
 
 def test_help_snapshot(snap_compare, tui_agent: Agent) -> None:

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_real_models_in_the_ui(tmp_path: Path, model_cache: Path) -> None:
-    settings = load_settings(environ={"MEMCHAT_HOME": str(tmp_path)}, cache=model_cache,
-                             max_new_tokens=16)
+    settings = load_settings(
+        environ={"MEMCHAT_HOME": str(tmp_path)}, cache=model_cache, max_new_tokens=16
+    )
     app = MemchatApp(build_agent(settings), load_models=True)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(600):  # the first run converts the model: up to a minute here

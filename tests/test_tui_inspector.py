@@ -10,8 +10,9 @@ from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
 from agent.core import Agent
 from tui.app import MemchatApp
-from tui.dialogs import ConfirmDialog, EditMemoryDialog
+from tui.dialogs import ChoiceDialog, ConfirmDialog, EditMemoryDialog
 from tui.screens.inspector import DEBOUNCE_S, InspectorScreen
+from tui.widgets.memory_detail import MemoryDetailView, MemoryLink
 
 MARKUP = "[bold]x[/bold] [link=http://e.com]y[/link]"
 
@@ -71,7 +72,9 @@ def ids(screen: InspectorScreen) -> list[int]:
 
 
 def detail_text(screen: InspectorScreen) -> str:
-    return str(screen.query_one("#memory-detail-text", Static).render())
+    """Everything the detail pane shows: head, source turn, chain links, history, reads."""
+    view = screen.query_one(MemoryDetailView)
+    return "\n".join(str(w.render()) for w in view.query(Static) if w.display)
 
 
 def screen_text(pilot: Pilot) -> str:
@@ -302,13 +305,167 @@ async def test_confirm_dialog_buttons(tui_agent: Agent) -> None:
     app = MemchatApp(tui_agent, load_models=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_inspector(pilot)
-        await pilot.press("f")
+        await pilot.press("down", "down", "f")  # the fact (a turn with derived memories asks more)
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         assert str(app.screen.query_one("#yes", Button).label) == "Forget"
         await pilot.press("escape")
         await pilot.pause()
         assert len(tui_agent.list_memories()) == 4
+
+
+# ------------------------------------------------------------ usage, provenance, links, hops
+
+
+def chained(agent: Agent) -> None:
+    """fill, then a second turn (memory 5) with its fact (memory 6): turns 1 and 5 are linked."""
+    fill(agent)
+    agent.ask("My sister is Alice")
+
+
+def links(screen: InspectorScreen) -> dict[int, str]:
+    """The chain links of the detail pane: memory id -> label."""
+    return {link.memory_id: str(link.render()) for link in screen.query(MemoryLink)}
+
+
+def selected_id(screen: InspectorScreen) -> int:
+    return ids(screen)[table(screen).cursor_row]
+
+
+async def test_detail_shows_usage_provenance_and_temporal_links(tui_agent: Agent) -> None:
+    chained(tui_agent)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        detail = detail_text(screen)  # memory 1: the turn "I love hiking"
+        assert re.search(r"usage now [█·]{10} \d\.\d\d · last used 2026-01-02 03:04", detail)
+        assert "turn 1 · user · 2026-01-02 03:04:05\nI love hiking" in detail
+        assert links(screen) == {
+            2: "› derived from this turn #2 preference likes = hiking",
+            5: "› next turn #5 turn My sister is Alice",
+        }
+        await pilot.press("down")  # memory 2: the preference, from turn 1
+        assert links(screen) == {1: "› from the same turn #1 turn I love hiking"}
+        await pilot.press("down")  # memory 3: added by hand
+        assert "added by hand" in detail_text(screen) and links(screen) == {}
+        assert screen.check_action("next", ()) is None  # no temporal links: shown disabled
+
+
+async def test_following_links_and_brackets(tui_agent: Agent) -> None:
+    chained(tui_agent)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        await pilot.press("right_square_bracket")  # the next turn
+        assert selected_id(screen) == 5
+        assert links(screen) == {
+            6: "› derived from this turn #6 fact sister = Alice",
+            1: "‹ previous turn #1 turn I love hiking",
+        }
+        await pilot.press("left_square_bracket")
+        assert selected_id(screen) == 1
+        # a link to a memory the filter hides: the filter is cleared, the memory selected
+        screen.query_one("#kind", Select).value = "turn"
+        await pilot.pause()
+        assert ids(screen) == [1, 5]
+        await pilot.click(screen.query(MemoryLink).first())
+        await pilot.pause()
+        assert ids(screen) == [1, 2, 3, 4, 5, 6] and selected_id(screen) == 2
+        assert screen.query_one("#kind", Select).value == "all"
+        # by keyboard: Tab to the link, Enter follows it
+        screen.query(MemoryLink).first().focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert selected_id(screen) == 1 and screen.focused is table(screen)
+
+
+async def test_forgetting_a_turn_asks_about_what_was_derived(tui_agent: Agent) -> None:
+    chained(tui_agent)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
+        question = str(dialog.query_one(".dialog-text", Static).render())
+        assert "Forget turn memory #1 (I love hiking)?" in question
+        assert "#2 preference likes = hiking" in question
+        labels = [str(b.label) for b in dialog.query(Button)]
+        assert labels == ["Cancel", "Turn only", "Turn and derived"]
+        assert dialog.focused is not None and dialog.focused.id == "choice-cancel"
+        await pilot.press("enter")  # the default: cancel
+        await pilot.pause()
+        assert ids(screen) == [1, 2, 3, 4, 5, 6]
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.click("#choice-turn")
+        await pilot.pause()
+        assert ids(screen) == [2, 3, 4, 5, 6]  # the preference stays
+        table(screen).move_cursor(row=ids(screen).index(5))  # turn 5, with its fact 6
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.click("#choice-all")
+        await pilot.pause()
+        assert ids(screen) == [2, 3, 4]
+    assert [m.id for m in tui_agent.list_memories()] == [2, 3, 4]
+
+
+async def test_search_hops_control_shows_each_hop_weight(tui_agent: Agent) -> None:
+    chained(tui_agent)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        assert screen.query_one("#hops", Select).value == 1
+        await search(pilot, "sister")
+        assert "hops" not in [str(c.label) for c in table(screen).ordered_columns]
+        await pilot.press("h")  # 2 hops: the search runs again
+        await settle(pilot)
+        assert screen.query_one("#hops", Select).value == 2
+        labels = [str(c.label) for c in table(screen).ordered_columns]
+        assert labels[:3] == ["id", "weight", "hops"]
+        paths = column(screen, "hops")
+        assert all(re.fullmatch(r"\d\.\d\d → \d\.\d\d", p) for p in paths)
+        last_hop, weight = paths[0].split(" → ")[-1], column(screen, "weight")[0].split()[-1]
+        assert abs(float(last_hop) - float(weight)) <= 0.005  # the last hop is the weight
+        assert "2 hops" in screen_text(pilot)
+        assert re.search(
+            r"search weight [█·]{10} \d\.\d{3} · hops \d\.\d\d → ", detail_text(screen)
+        )
+        await pilot.press("h")
+        await settle(pilot)
+        assert len(column(screen, "hops")[0].split(" → ")) == 3
+        await pilot.press("h")  # back to 1 hop
+        await settle(pilot)
+        assert "hops" not in [str(c.label) for c in table(screen).ordered_columns]
+
+
+async def test_chain_and_history_show_markup_literally(tui_agent: Agent) -> None:
+    tui_agent.ask("I like [bold]jazz[/bold]")
+    tui_agent.edit_memory(2, "likes", "[red]rock")
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        assert links(screen) == {2: "› derived from this turn #2 preference likes = [red]rock"}
+        assert "I like [bold]jazz[/bold]" in detail_text(screen)
+        await pilot.press("down")
+        assert "update  [bold]jazz[/bold] -> [red]rock" in detail_text(screen)
+        assert "[bold]jazz[/bold] -> [red]rock" in screen_text(pilot)
+
+
+def test_free_and_forget_events_say_why() -> None:
+    from datetime import datetime
+
+    from storage.models import MemoryEvent
+    from tui.widgets.memory_detail import event_content
+
+    when = datetime(2026, 1, 2, 3, 4, 5)
+    event = MemoryEvent(action="free", old_key="likes", old_value="[b]jazz", created_at=when)
+    assert str(event_content(event)) == (
+        "2026-01-02 03:04:05  free    likes = [b]jazz (freed at capacity: the least used)"
+    )
+    event = MemoryEvent(action="forget", old_key="k", old_value="v", turn_id=7, created_at=when)
+    assert str(event_content(event)).endswith("forget  k = v (forgotten) (turn 7)")
 
 
 # ------------------------------------------------------------ snapshots
@@ -336,3 +493,21 @@ def test_snapshot_search(tui_agent: Agent, snap_compare) -> None:
 
     app = MemchatApp(tui_agent, load_models=False)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_forget_turn_dialog(tui_agent: Agent, snap_compare) -> None:
+    chained(tui_agent)
+    app = MemchatApp(tui_agent, load_models=False)
+    assert snap_compare(app, terminal_size=(100, 30), press=["f3", "f"])
+
+
+def test_snapshot_search_two_hops(tui_agent: Agent, snap_compare) -> None:
+    chained(tui_agent)
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_inspector(pilot)
+        await pilot.press("h")
+        await search(pilot, "sister")
+
+    app = MemchatApp(tui_agent, load_models=False)
+    assert snap_compare(app, terminal_size=(140, 40), run_before=run_before)

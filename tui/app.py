@@ -15,6 +15,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.inspector import InspectorScreen
 from tui.screens.loading import LoadingScreen
 from tui.screens.profiles import ProfilesScreen
+from tui.screens.review import ReviewScreen
 
 
 class MemchatApp(App[None]):
@@ -25,12 +26,14 @@ class MemchatApp(App[None]):
         Binding("f2", "chat", "Chat"),
         Binding("f3", "inspector", "Memories"),
         Binding("f4", "profiles", "Profiles"),
+        Binding("f5", "review", "Review"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     MODES = {
         "chat": ChatScreen,
         "inspector": InspectorScreen,
         "profiles": ProfilesScreen,
+        "review": ReviewScreen,
     }
 
     def __init__(self, agent: Agent, load_models: bool = True) -> None:
@@ -52,9 +55,18 @@ class MemchatApp(App[None]):
     def profile_changed(self) -> None:
         """Called after a switch, reset or delete: every screen shows the new state."""
         self.sub_title = f"profile: {self.agent.profile_name}"
+        self._tell_screens("reload")
+
+    def proposals_changed(self) -> None:
+        """Called when the chat made proposals or one was decided: the review screen and the
+        chat's memory panel show them as they are now."""
+        self._tell_screens("proposals_changed")
+
+    def _tell_screens(self, hook: str) -> None:
+        """Call `hook` on every screen of every mode that has it."""
         for mode in self.MODES:
             for screen in self._screen_stacks.get(mode, []):
-                refresh = getattr(screen, "reload", None)
+                refresh = getattr(screen, hook, None)
                 if refresh is not None:
                     refresh()
 
@@ -66,6 +78,9 @@ class MemchatApp(App[None]):
 
     def action_profiles(self) -> None:
         self.switch_mode("profiles")
+
+    def action_review(self) -> None:
+        self.switch_mode("review")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -80,6 +95,9 @@ class MemchatApp(App[None]):
         )
         yield SystemCommand(
             "Profiles", "Create, switch, reset, delete profiles (F4)", self.action_profiles
+        )
+        yield SystemCommand(
+            "Review", "Accept, edit or reject proposed memories (F5)", self.action_review
         )
         yield SystemCommand("Help", "Keys and what memchat does (F1)", self.action_help)
         commands = getattr(screen, "palette_commands", None)

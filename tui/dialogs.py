@@ -1,4 +1,4 @@
-"""Modal dialogs shared by the screens: confirm, type-to-confirm, a text prompt, edit a memory.
+"""Modal dialogs shared by the screens: confirm, choose, type-to-confirm, a prompt, edit a memory.
 
 Every text a user or a memory supplied is shown literally (`Content(text)`), never as markup.
 """
@@ -108,24 +108,50 @@ class PromptDialog(Dialog):
         self.dismiss(self.query_one("#answer", Input).value if event.button.id == "ok" else None)
 
 
-class EditMemoryDialog(Dialog):
-    """Edit a memory's key and (multi-line) value; dismisses with (key, value), or None."""
+class ChoiceDialog(Dialog):
+    """A question with several answers, one button each (the first is the default); dismisses
+    with the chosen answer's key, or None (Escape)."""
 
-    BINDINGS = [Binding("ctrl+s", "save", "Save")]
-
-    def __init__(self, key: str, value: str) -> None:
+    def __init__(self, question: str, choices: list[tuple[str, str, str]]) -> None:
+        """`choices`: (key, button label, button variant), left to right."""
         super().__init__()
-        self.key, self.value = key, value
+        self.question, self.choices = question, choices
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
+            yield Static(Content(self.question), classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                for key, label, variant in self.choices:
+                    yield Button(label, id=f"choice-{key}", variant=variant)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+
+class EditMemoryDialog(Dialog):
+    """Edit a memory's key and (multi-line) value; dismisses with (key, value), or None.
+    `title` (shown literally) says what saving does; `save` labels the button."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self, key: str, value: str, title: str = "", save: str = "Save") -> None:
+        super().__init__()
+        self.key, self.value, self.title, self.save = key, value, title, save
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            if self.title:
+                yield Static(Content(self.title), classes="dialog-text")
             yield Label("Key")
             yield Input(value=self.key, id="key")
-            yield Label("Value (Ctrl+S saves)")
+            yield Label(f"Value (Ctrl+S: {self.save.lower()})")
             yield TextArea(self.value, id="value", soft_wrap=True, classes="edit-value")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button("Save", id="save", variant="primary")
+                yield Button(self.save, id="save", variant="primary")
 
     def _result(self) -> tuple[str, str]:
         return self.query_one("#key", Input).value, self.query_one("#value", TextArea).text

@@ -16,8 +16,10 @@ from textual.widgets import Footer, Header, Static
 from agent.errors import MemchatError
 from agent.text import clean_text
 from agent.turn import TurnResult
-from tui.widgets.memory_panel import MemoryPanel, WrittenRow
+from storage.models import Proposal
+from tui.widgets.memory_panel import MemoryPanel
 from tui.widgets.messages import ChatInput, Reply, UserMessage
+from tui.widgets.panel_rows import ProposalRow, WrittenRow
 
 WELCOME = (
     "Chat with memchat. It remembers what you tell it; the panel on the right shows, for the "
@@ -44,6 +46,9 @@ class ChatScreen(Screen):
     .written-row { height: auto; }
     .written-text { width: 1fr; }
     .written-row Button { width: 6; min-width: 6; }
+    .proposal-row { height: auto; margin-bottom: 1; }
+    .proposal-buttons { height: auto; align-horizontal: right; }
+    .proposal-buttons Button { width: 8; min-width: 8; margin-left: 1; }
     """
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
@@ -115,11 +120,18 @@ class ChatScreen(Screen):
         self.replying = False
         reply.finish(result)
         self.select_reply(reply)
+        if result.proposed:
+            self.app.proposals_changed()  # type: ignore[attr-defined]
+            n = len(result.proposed)
+            self.notify(
+                f"{n} proposal{'s' if n > 1 else ''} waiting: accept in the panel, or review "
+                "with F5."
+            )
 
     def _failed(self, reply: Reply, message: str) -> None:
         self.replying = False
         reply.fail(message)
-        self.notify(message, severity="error")
+        self.notify(message, severity="error", markup=False)
 
     def action_stop(self) -> None:
         if self.replying:
@@ -134,7 +146,9 @@ class ChatScreen(Screen):
         if reply is not None:
             reply.add_class("-selected")
             reply.scroll_visible()
-        self.query_one(MemoryPanel).show(reply.result if reply else None)
+        result = reply.result if reply else None
+        current = self._proposals() if result is not None and result.proposed else {}
+        self.query_one(MemoryPanel).show(result, current)
 
     def on_reply_selected(self, message: Reply.Selected) -> None:
         if message.reply.result is not None:
@@ -153,10 +167,41 @@ class ChatScreen(Screen):
         try:
             done = self.agent.undo(message.row.written)
         except MemchatError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         message.row.mark_undone(done)
-        self.notify(done)
+        self.notify(done, markup=False)
+
+    # ------------------------------------------------------------ proposals (review mode)
+
+    def _proposals(self) -> dict[int, Proposal]:
+        """Every proposal of the profile as it is now, by id (empty if that fails)."""
+        try:
+            return {p.id: p for p in self.agent.proposals(None)}
+        except MemchatError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return {}
+
+    def on_proposal_row_decide(self, message: ProposalRow.Decide) -> None:
+        proposal_id = message.row.proposal.id
+        try:
+            if message.accept:
+                written = self.agent.accept_proposal(proposal_id)
+                done = f"accepted: memory #{written.id} {written.key} = {written.value}"
+            else:
+                self.agent.reject_proposal(proposal_id)
+                done = f"rejected proposal #{proposal_id}: nothing stored"
+        except MemchatError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            done = ""
+        self.app.proposals_changed()  # type: ignore[attr-defined]
+        if done:
+            self.notify(done, markup=False)
+
+    def proposals_changed(self) -> None:
+        """A proposal was made or decided (here or on the review screen): show it as it is."""
+        if self.query(ProposalRow):
+            self.query_one(MemoryPanel).update_proposals(self._proposals())
 
     # ------------------------------------------------------------ profile changes, palette
 

@@ -22,7 +22,7 @@ keeps both).
 | key | where | what |
 |---|---|---|
 | F1 | anywhere | this help |
-| F2 / F3 / F4 | anywhere | chat / memories / profiles |
+| F2 / F3 / F4 / F5 | anywhere | chat / memories / profiles / review |
 | Ctrl+P | anywhere | command palette: every action |
 | Ctrl+Q | anywhere | quit |
 | Enter | chat input | send the message |
@@ -32,13 +32,33 @@ keeps both).
 | / | memories | search (an attention read: rows ordered by weight) |
 | Enter, Down / Escape | memory search | go to the rows / clear the search |
 | e / f / p / u | memories | edit / forget / pin / unpin the selected memory |
+| h | memories | search with 1, 2 or 3 hops (each hop reads again with what the last one read) |
+| [ / ] | memories | the turn written before / after the selected memory's turn |
+| Tab, Enter | memory detail | go to a linked memory (same turn, previous or next turn) |
+| a / e / r | review | accept / edit then accept / reject the selected proposal |
 | n / s / r / d | profiles | new / switch to / reset / delete the selected profile |
 
 ## The memory panel
 
 For the selected reply: the memories it read, each with its weight (bar and number), kind, key
-and value; and the memories the turn wrote or updated, each with an **undo** (forget it, or
-restore the previous value).
+and value (and, when the read took several hops, its weight at each hop: `0.13 → 0.41`, then
+the top of each hop's own read); the memories the turn wrote or updated, each with an **undo**
+(forget it, or restore the previous value); the memories it **forgot** ("forget that I like
+jazz", "I don't live in Lyon anymore"); and in review mode what it **proposes**.
+
+## The memory inspector
+
+Each memory shows its usage now (it grows with every read and write and fades with time; at
+capacity the least used memory is freed), when it was last used, where it came from (the turn,
+who said it and when), the other memories from the same turn and the turns before and after
+it, its history (add, update, forget, free) and the turns that read it. Forgetting a turn that
+preferences or facts were drawn from asks whether to forget those too.
+
+## Review mode
+
+With `review = true` in `config.toml` (or `MEMCHAT_REVIEW=1`), the preferences and facts you
+state are not stored at once: they wait as proposals, listed in the chat's panel and on the
+review screen (F5), until you accept them (as they are, or edited) or reject them.
 
 Press Escape or F1 to close this help.
 """

@@ -1,4 +1,5 @@
-"""The memory inspector: list, search (an attention read), filter, edit, forget, pin, unpin.
+"""The memory inspector: list, search (an attention read, 1 to 3 hops), filter, edit, forget,
+pin, unpin, and follow a memory's provenance chain.
 
 Keys and values are user text: every cell is a `Text` and the detail pane uses `Content`, so
 markup such as `[bold]` is shown exactly as typed.
@@ -6,10 +7,8 @@ markup such as `[bold]` is shown exactly as typed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -21,10 +20,10 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from agent.errors import MemchatError
-from storage.models import MEMORY_KINDS, Memory
-from tui.dialogs import ConfirmDialog, EditMemoryDialog
-from tui.render import bar, one_line
-from tui.widgets.memory_detail import MemoryDetailView
+from storage.models import MEMORY_KINDS
+from tui.screens.memory_changes import MemoryChanges
+from tui.widgets.memory_detail import MemoryDetailView, MemoryLink
+from tui.widgets.memory_table import Row, fill_table
 
 DEBOUNCE_S = 0.25
 SEARCH_LIMIT = 500  # a search ranks at most this many memories (all of them, in most profiles)
@@ -36,6 +35,9 @@ PALETTE = [  # (title, help, action) of every inspector action, for the command 
     ("Search memories", "An attention read: rows by weight (/)", "focus_search"),
     ("Filter memories by kind", "turn, preference, fact or note", "filter_kind"),
     ("Clear the memory search", "Show all memories again (Escape)", "clear_search"),
+    ("Search hops", "Read with 1, 2 or 3 hops: each follows the last one (h)", "hops"),
+    ("Previous turn", "Select the turn written before the selected memory's ([)", "previous"),
+    ("Next turn", "Select the turn written after the selected memory's (])", "next"),
     ("Edit memory", "Edit the selected memory's key and value (e)", "edit"),
     ("Forget memory", "Forget the selected memory, after asking (f)", "forget"),
     ("Pin memory", "Never free the selected memory (p)", "pin"),
@@ -43,15 +45,7 @@ PALETTE = [  # (title, help, action) of every inspector action, for the command 
 ]
 
 
-@dataclass(frozen=True)
-class Row:
-    """One table row: a memory, with its weight when the table shows a search."""
-
-    memory: Memory
-    weight: float | None = None
-
-
-class InspectorScreen(Screen):
+class InspectorScreen(MemoryChanges, Screen):
     """Inspect the active profile's memories; every action is also in the palette (ctrl+p)."""
 
     BINDINGS = [
@@ -61,6 +55,9 @@ class InspectorScreen(Screen):
         Binding("p", "pin", "Pin"),
         Binding("u", "unpin", "Unpin"),
         Binding("escape", "clear_search", "Clear search"),
+        Binding("h", "hops", "Hops"),
+        Binding("left_square_bracket", "previous", "Previous turn", show=False),
+        Binding("right_square_bracket", "next", "Next turn", show=False),
         Binding("down", "focus_table", "Rows", show=False),  # from the search box
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
@@ -69,6 +66,7 @@ class InspectorScreen(Screen):
         #inspector-bar { height: auto; }
         #search { width: 1fr; }
         #kind { width: 22; }
+        #hops { width: 14; }
         #summary { height: 1; padding: 0 1; color: $text-muted; }
         #memories { height: 1fr; }
         #empty { padding: 1 2; display: none; }
@@ -91,6 +89,8 @@ class InspectorScreen(Screen):
             yield Input(placeholder="search memories (an attention read)", id="search")
             kinds = [("All kinds", "all"), *((k, k) for k in MEMORY_KINDS)]
             yield Select(kinds, value="all", allow_blank=False, id="kind")
+            yield Select(self._hop_options(), value=self._default_hops(), allow_blank=False,
+                         id="hops", tooltip="search hops (h)")  # fmt: skip
         with Vertical(id="inspector-body"):
             with Vertical(id="memory-list"):
                 yield Static(id="summary")
@@ -107,6 +107,7 @@ class InspectorScreen(Screen):
         compact = self.size.height < 30
         self.query_one("#search", Input).compact = compact
         self.query_one("#kind", Select).compact = compact
+        self.query_one("#hops", Select).compact = compact
 
     def on_screen_resume(self) -> None:
         """Coming back (from chat, or a dialog): show what changed meanwhile."""
@@ -121,6 +122,18 @@ class InspectorScreen(Screen):
     @property
     def query_text(self) -> str:
         return self.query_one("#search", Input).value.strip()
+
+    @property
+    def hops(self) -> int:
+        value = self.query_one("#hops", Select).value
+        return value if isinstance(value, int) else 1
+
+    def _default_hops(self) -> int:
+        return max(1, self.app.agent.settings.hops)  # type: ignore[attr-defined]
+
+    def _hop_options(self) -> list[tuple[str, int]]:
+        counts = sorted({1, 2, 3, self._default_hops()})
+        return [(f"{n} hop{'s' if n > 1 else ''}", n) for n in counts]
 
     @property
     def kind(self) -> str | None:
@@ -154,7 +167,7 @@ class InspectorScreen(Screen):
         if self._timer is not None:
             self._timer.stop()
         if self.query_text:
-            self._search(self.query_text, self.kind)
+            self._search(self.query_text, self.kind, self.hops)
         else:
             self._list(self.kind)
 
@@ -162,23 +175,23 @@ class InspectorScreen(Screen):
         try:
             memories = self.app.agent.list_memories()
         except MemchatError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             memories = []
         rows = [Row(m) for m in memories if kind is None or m.kind == kind]
         self.show_rows(rows, "", total=len(memories))
 
     @work(thread=True, exclusive=True, group="inspector-search")
-    def _search(self, query: str, kind: str | None) -> None:
+    def _search(self, query: str, kind: str | None, hops: int) -> None:
         """An attention read in a thread; the rows come back to the UI thread."""
         agent = self.app.agent
         try:
             memories = {m.id: m for m in agent.list_memories()}
-            result = agent.search(query, k=max(1, min(len(memories), SEARCH_LIMIT)))
+            result = agent.search(query, k=max(1, min(len(memories), SEARCH_LIMIT)), hops=hops)
         except MemchatError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
         rows = [
-            Row(memories[item.id], item.weight)
+            Row(memories[item.id], item.weight, item.hop_weights)
             for item in result.results
             if item.id in memories and (kind is None or item.kind == kind)
         ]
@@ -211,27 +224,13 @@ class InspectorScreen(Screen):
         noun = "memory" if total == 1 else "memories"
         kind = f", kind {self.kind}" if self.kind else ""
         if query:
-            return Content(f"{shown} of {total} {noun} by weight for {query!r}{kind}")
+            hops = f", {self.hops} hops" if self.hops > 1 else ""
+            return Content(f"{shown} of {total} {noun} by weight for {query!r}{kind}{hops}")
         return Content(f"{shown} of {total} {noun}{kind}")
 
     def _fill(self, table: DataTable, rows: list[Row], searching: bool) -> None:
         width = self.query_one("#memory-list").size.width or self.size.width
-        key_width = 16 if width < 100 else 22
-        # id, kind, key, usage, pin, updated, each padded by 2; the weight column; a scrollbar
-        fixed = 38 + key_width + 14 + (18 if searching else 0) + 2
-        value_width = max(24, min(60, width - fixed))
-        labels = ["id", "weight", "kind", "key", "value", "usage", "pin", "updated"]
-        labels = labels if searching else [label for label in labels if label != "weight"]
-        cells = [_cells(row, searching, key_width, value_width) for row in rows]
-        table.clear(columns=True)
-        # Widths measured here: a frame drawn before the table measures new rows (on idle)
-        # would otherwise keep the columns as wide as their labels.
-        for i, label in enumerate(labels):
-            table.add_column(
-                label, key=label, width=max([len(label), *(c[i].cell_len for c in cells)])
-            )
-        for row, row_cells in zip(rows, cells, strict=True):
-            table.add_row(*row_cells, key=str(row.memory.id))
+        fill_table(table, rows, width, searching, self.hops)
 
     # ------------------------------------------------------------ events
 
@@ -266,9 +265,9 @@ class InspectorScreen(Screen):
             view.show(None)
             return
         try:
-            view.show(self.app.agent.show(row.memory.id), row.weight)
+            view.show(self.app.agent.show(row.memory.id), row.weight, row.hop_weights)
         except MemchatError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             view.show(None)
 
     # ------------------------------------------------------------ actions
@@ -278,6 +277,9 @@ class InspectorScreen(Screen):
         row = self.selected
         if action in ("pin", "unpin"):
             return True if row and row.memory.pinned == (action == "unpin") else None
+        if action in ("previous", "next"):
+            detail = self.query_one(MemoryDetailView).detail
+            return True if row and detail and getattr(detail, action) is not None else None
         return True if row or action not in ("edit", "forget") else None
 
     def action_focus_table(self) -> None:
@@ -298,67 +300,41 @@ class InspectorScreen(Screen):
             self.refresh_rows()
         self.query_one(DataTable).focus()
 
-    def action_edit(self) -> None:
-        if (row := self._target()) is None:
+    def action_hops(self) -> None:
+        """The next number of search hops (1, 2, 3, then 1 again)."""
+        select = self.query_one("#hops", Select)
+        counts = [n for _, n in self._hop_options()]
+        select.value = counts[(counts.index(self.hops) + 1) % len(counts)]
+
+    def action_previous(self) -> None:
+        detail = self.query_one(MemoryDetailView).detail
+        if detail is not None and detail.previous is not None:
+            self.goto(detail.previous.id)
+
+    def action_next(self) -> None:
+        detail = self.query_one(MemoryDetailView).detail
+        if detail is not None and detail.next is not None:
+            self.goto(detail.next.id)
+
+    def on_memory_link_open(self, message: MemoryLink.Open) -> None:
+        self.goto(message.memory_id)
+
+    def goto(self, memory_id: int) -> None:
+        """Select memory `memory_id`; when the search or the kind filter hides it, show all."""
+        table = self.query_one(DataTable)
+        table.focus()
+        ids = [row.memory.id for row in self.rows]
+        if memory_id in ids:
+            table.move_cursor(row=ids.index(memory_id))
             return
-        memory_id = row.memory.id
-
-        def done(result: tuple[str, str] | None) -> None:
-            if result is not None:
-                agent = self.app.agent
-                self._apply(memory_id, lambda: agent.edit_memory(memory_id, *result), "edited")
-
-        self.app.push_screen(EditMemoryDialog(row.memory.key_text, row.memory.value_text), done)
-
-    def action_forget(self) -> None:
-        if (row := self._target()) is None:
-            return
-        memory_id, key, value = row.memory.id, row.memory.key_text, row.memory.value_text
-        question = f"Forget memory #{memory_id} ({one_line(key, 30)} = {one_line(value, 40)})?"
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self._apply(memory_id, lambda: self.app.agent.forget(memory_id), "forgotten")
-
-        self.app.push_screen(ConfirmDialog(question, yes="Forget"), done)
-
-    def action_pin(self, pinned: bool = True) -> None:
-        if (row := self._target()) is not None:
-            memory_id, verb = row.memory.id, "pinned" if pinned else "unpinned"
-            self._apply(memory_id, lambda: self.app.agent.set_pinned(memory_id, pinned), verb)
-
-    def action_unpin(self) -> None:
-        self.action_pin(False)
-
-    def _apply(self, memory_id: int, change: Callable[[], object], done: str) -> None:
-        """Run one change to a memory, report it, and refresh (keeping the selection)."""
-        try:
-            change()
-        except MemchatError as exc:
-            self.notify(str(exc), severity="error")
-        else:
-            self.notify(f"memory #{memory_id} {done}")
-        self.refresh_rows()
+        self.query_one("#search", Input).value = ""
+        self.query_one("#kind", Select).value = "all"
+        self._keep = (memory_id, 0)
+        if self._timer is not None:
+            self._timer.stop()
+        self._list(None)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """The inspector's actions, for the command palette."""
         for title, help_text, action in PALETTE:
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
-
-
-def _cells(row: Row, searching: bool, key_width: int, value_width: int) -> list[Text]:
-    """The table cells of one row, all literal `Text`."""
-    m = row.memory
-    cells = [Text(str(m.id), justify="right")]
-    if searching:
-        weight = row.weight or 0.0
-        cells.append(Text.assemble((bar(weight), "bold"), f" {weight:.3f}"))
-    cells += [
-        Text(m.kind),
-        Text(one_line(m.key_text, key_width)),
-        Text(one_line(m.value_text, value_width)),
-        Text(f"{m.usage:.2f}", justify="right"),
-        Text("yes" if m.pinned else ""),
-        Text(m.updated_at.strftime("%Y-%m-%d %H:%M")),
-    ]
-    return cells

@@ -1,28 +1,31 @@
-"""The detail pane of the memory inspector: one memory, its history, its reads, its source.
+"""The detail pane of the memory inspector: one memory, its usage, its provenance chain (the
+source turn, what else came from it, the turns before and after), its history and its reads.
 
-Every key, value and turn text is shown literally (`Content`), never parsed as markup.
+Every key, value and turn text is shown literally (`Content`), never parsed as markup. The
+memories of the chain are links: Enter or a click selects them in the inspector.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.events import Click
+from textual.message import Message
 from textual.widgets import Static
 
 from agent.memories import MemoryDetail
-from storage.models import MemoryEvent, TurnRead
-from tui.render import bar
+from storage.models import Memory, MemoryEvent, TurnRead
+from tui.render import bar, one_line
+from tui.widgets.labels import hop_path, minute, stamp
 
 HEADING = "bold $accent"
 MUTED = "dim"
+HINT = "Select a memory to see its history."
 
 
-def stamp(value: datetime | None) -> str:
-    """A timestamp to the second, or a dash."""
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+EVENT_NOTES = {"free": "freed at capacity: the least used", "forget": "forgotten"}
 
 
 def event_content(event: MemoryEvent) -> Content:
@@ -35,17 +38,19 @@ def event_content(event: MemoryEvent) -> Content:
         change = Content.assemble(old, (" -> ", MUTED), new)
     else:
         change = Content(new or old)
+    note = f" ({EVENT_NOTES[event.action]})" if event.action in EVENT_NOTES else ""
     turn = f" (turn {event.turn_id})" if event.turn_id is not None else ""
     return Content.assemble(
         (stamp(event.created_at), MUTED), "  ", (f"{event.action:<7}", "bold"), " ", change,
-        (turn, MUTED),
+        (note + turn, MUTED),
     )  # fmt: skip
 
 
 def _pair(key: str | None, value: str | None) -> str:
+    """`key = value`; just the text when both are the same (a turn)."""
     if key is None and value is None:
         return ""
-    return f"{key or ''} = {value or ''}"
+    return (value or "") if key == value else f"{key or ''} = {value or ''}"
 
 
 def read_content(read: TurnRead) -> Content:
@@ -56,37 +61,109 @@ def read_content(read: TurnRead) -> Content:
     )  # fmt: skip
 
 
-def detail_content(detail: MemoryDetail, weight: float | None = None) -> Content:
-    """Everything about one memory, as literal text with styled headings."""
+def head_content(
+    detail: MemoryDetail, weight: float | None = None, hops: tuple[float, ...] = ()
+) -> Content:
+    """Id, kind, usage now and last use, times, the search weight; then the key and value."""
     m = detail.memory
     pinned = " · pinned" if m.pinned else ""
     parts: list[Content | str | tuple[str, str]] = [
-        (f"#{m.id} {m.kind}", "bold"), (f"{pinned} · usage {m.usage:.2f}", MUTED), "\n",
-        (f"created {stamp(m.created_at)} · updated {stamp(m.updated_at)}", MUTED), "\n",
+        (f"#{m.id} {m.kind}", "bold"), (pinned, MUTED), "\n",
+        ("usage now ", MUTED), (bar(m.usage), "$accent"), f" {m.usage:.2f}",
+        (f" · last used {minute(m.used_at)}", MUTED), "\n",
+        (f"created {minute(m.created_at)} · updated {minute(m.updated_at)}", MUTED), "\n",
     ]  # fmt: skip
     if weight is not None:
-        parts += [("search weight ", MUTED), (bar(weight), "$accent"), f" {weight:.3f}\n"]
-    parts += ["\n", ("Key   ", HEADING), m.key_text, "\n", ("Value ", HEADING), m.value_text, "\n"]
-    parts += _section("History", [event_content(e) for e in detail.history], "no changes logged")
-    reads = [read_content(r) for r in detail.reads]
-    parts += _section("Read by turns", reads, "not read by any turn yet")
+        parts += [("search weight ", MUTED), (bar(weight), "$accent"), f" {weight:.3f}"]
+        parts += [(" · hops ", MUTED), hop_path(hops)] if len(hops) > 1 else []
+        parts += ["\n"]
+    parts += ["\n", ("Key   ", HEADING), m.key_text, "\n", ("Value ", HEADING), m.value_text]
+    return Content.assemble(*parts)
+
+
+def source_content(detail: MemoryDetail) -> Content:
+    """The turn the memory came from: who said it, when, and its text (or 'added by hand')."""
+    parts: list[Content | str | tuple[str, str]] = [("Source turn", HEADING), "\n"]
     source = detail.source_turn
     if source is not None:
-        head = f"turn {source.id} · {source.role} · {stamp(source.created_at)}"
-        parts += _section("Source turn", [Content.assemble((head, MUTED), "\n", source.text)], "")
+        who = f"{source.role} ({source.speaker})" if source.speaker else source.role
+        head = f"turn {source.id} · {who} · {stamp(source.created_at)}"
+        parts += [(head, MUTED), "\n", source.text]
+    elif detail.memory.source_turn_id is not None:
+        parts += [(f"turn {detail.memory.source_turn_id} (no longer stored)", MUTED)]
     else:
-        parts += _section("Source turn", [], "added by hand")
+        parts += [("added by hand", MUTED)]
+    return Content.assemble(*parts)
+
+
+def history_content(detail: MemoryDetail) -> Content:
+    parts = _section("History", [event_content(e) for e in detail.history], "no changes logged")
+    reads = [read_content(r) for r in detail.reads]
+    parts += ["\n", *_section("Read by turns", reads, "not read by any turn yet")]
     return Content.assemble(*parts)
 
 
 def _section(title: str, lines: list[Content], empty: str) -> list[Content | str | tuple]:
-    """A blank line, a heading, then one line each (or a muted note when there are none)."""
-    body: list[Content | str | tuple] = ["\n", (title, HEADING), "\n"]
+    """A heading, then one line each (or a muted note when there are none)."""
+    body: list[Content | str | tuple] = [(title, HEADING), "\n"]
     if not lines:
         return [*body, (empty, MUTED), "\n"]
     for line in lines:
         body += [line, "\n"]
     return body
+
+
+def link_label(arrow: str, what: str, memory: Memory) -> Content:
+    """`› from the same turn  #2 preference likes = hiking` (a turn shows just its text)."""
+    text = (
+        one_line(memory.value_text, 60)
+        if memory.kind == "turn"
+        else f"{one_line(memory.key_text, 24)} = {one_line(memory.value_text, 40)}"
+    )
+    return Content.assemble(
+        (f"{arrow} {what} ", MUTED), (f"#{memory.id} ", "bold"), (f"{memory.kind} ", "italic"),
+        text,
+    )  # fmt: skip
+
+
+class MemoryLink(Static, can_focus=True):
+    """A memory of the chain; Enter or a click selects it in the inspector."""
+
+    BINDINGS = [Binding("enter", "open", "Open", show=False)]
+    DEFAULT_CSS = """
+    MemoryLink { width: 1fr; padding: 0 0 0 2; }
+    MemoryLink:hover { background: $boost; }
+    MemoryLink:focus { background: $accent 30%; }
+    """
+
+    class Open(Message):
+        def __init__(self, memory_id: int) -> None:
+            super().__init__()
+            self.memory_id = memory_id
+
+    def __init__(self, label: Content, memory_id: int) -> None:
+        super().__init__(label, classes="memory-link")
+        self.memory_id = memory_id
+
+    def action_open(self) -> None:
+        self.post_message(self.Open(self.memory_id))
+
+    def on_click(self, event: Click) -> None:
+        event.stop()
+        self.action_open()
+
+
+def chain_links(detail: MemoryDetail) -> list[MemoryLink]:
+    """Links to the memories from the same turn, then the previous and next turn memories."""
+    turn = detail.memory.kind == "turn"
+    what = "derived from this turn" if turn else "from the same turn"
+    links = [MemoryLink(link_label("›", what, m), m.id) for m in detail.siblings]
+    if detail.previous is not None:
+        label = link_label("‹", "previous turn", detail.previous)
+        links.append(MemoryLink(label, detail.previous.id))
+    if detail.next is not None:
+        links.append(MemoryLink(link_label("›", "next turn", detail.next), detail.next.id))
+    return links
 
 
 class MemoryDetailView(VerticalScroll):
@@ -97,20 +174,42 @@ class MemoryDetailView(VerticalScroll):
         border: round $primary 50%;
         padding: 0 1;
         &:focus-within { border: round $primary; }
-        #memory-detail-text { width: 1fr; }
+        #memory-detail-text, #memory-source-text, #memory-history-text { width: 1fr; }
+        #memory-source-text, #memory-history-text { margin-top: 1; }
+        #memory-chain { height: auto; }
     }
     """
 
-    def compose(self) -> ComposeResult:
-        yield Static(Content("Select a memory to see its history."), id="memory-detail-text")
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.detail: MemoryDetail | None = None
 
-    def show(self, detail: MemoryDetail | None, weight: float | None = None) -> None:
-        """Show `detail` (None: nothing selected); `weight` is its weight in the current search."""
-        text = self.query_one("#memory-detail-text", Static)
+    def compose(self) -> ComposeResult:
+        yield Static(Content(HINT), id="memory-detail-text")
+        yield Static(id="memory-source-text")
+        yield Vertical(id="memory-chain")
+        yield Static(id="memory-history-text")
+
+    def show(
+        self,
+        detail: MemoryDetail | None,
+        weight: float | None = None,
+        hops: tuple[float, ...] = (),
+    ) -> None:
+        """Show `detail` (None: nothing selected); `weight` is its weight in the current search
+        and `hops` its weight at each hop of that search."""
+        self.detail = detail
+        chain = self.query_one("#memory-chain", Vertical)
+        chain.remove_children()
+        for part in ("#memory-source-text", "#memory-history-text"):
+            self.query_one(part).display = detail is not None
         if detail is None:
             self.border_title = "memory"
-            text.update(Content("Select a memory to see its history."))
+            self.query_one("#memory-detail-text", Static).update(Content(HINT))
             return
         self.border_title = f"memory #{detail.memory.id}"
-        text.update(detail_content(detail, weight))
+        self.query_one("#memory-detail-text", Static).update(head_content(detail, weight, hops))
+        self.query_one("#memory-source-text", Static).update(source_content(detail))
+        chain.mount_all(chain_links(detail))
+        self.query_one("#memory-history-text", Static).update(history_content(detail))
         self.scroll_home(animate=False)

@@ -1,86 +1,86 @@
-"""The memory panel: for the selected reply, what it read (with weights) and what it wrote."""
+"""The memory panel: for the selected reply, what it read (with weights, per hop when the read
+took several), what it wrote, what it forgot and, in review mode, what it proposes."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.message import Message
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
-from agent.memory.store import ReadItem, Written
+from agent.memory.store import ReadItem
 from agent.turn import TurnResult
+from storage.models import Proposal
 from tui.render import bar, one_line
+from tui.widgets.labels import hop_path
+from tui.widgets.panel_rows import ProposalRow, WrittenRow, written_line
+
+HOP_TOP = 3  # memories listed for each hop of a multi-hop read
 
 
 def read_line(item: ReadItem) -> Content:
-    """`████······ 0.412 preference` over `diet: vegetarian`; the key and value literal."""
+    """`████······ 0.412 preference #2` over `diet: vegetarian` (the key and value literal),
+    then `hops 0.13 → 0.41` when the read took several hops."""
     what = (
         one_line(item.value, 160)
         if item.kind == "turn"
         else f"{one_line(item.key, 40)}: {one_line(item.value, 160)}"
     )
-    return Content.assemble(
-        (bar(item.weight), "$accent"),
-        f" {item.weight:.3f} ",
-        (item.kind, "bold"),
-        f" #{item.id}\n",
-        what,
-    )
+    parts: list[Content | str | tuple[str, str]] = [
+        (bar(item.weight), "$accent"), f" {item.weight:.3f} ", (item.kind, "bold"),
+        f" #{item.id}\n", what,
+    ]  # fmt: skip
+    if len(item.hop_weights) > 1:
+        parts += ["\n", ("hops ", "dim"), hop_path(item.hop_weights)]
+    return Content.assemble(*parts)
 
 
-def written_line(written: Written) -> Content:
-    """`added #3 preference likes = hiking` (a turn shows just its text)."""
-    verb = "added" if written.action == "add" else "updated"
-    what = (
-        one_line(written.value, 80)
-        if written.kind == "turn"
-        else Content.assemble(one_line(written.key, 40), " = ", one_line(written.value, 160))
-    )
-    return Content.assemble((verb, "bold"), f" #{written.id} ", (written.kind, "italic"), " ", what)
+def hop_line(number: int, items: list[ReadItem]) -> Content:
+    """`hop 1  #2 0.41 · #1 0.30 · #3 0.10`: the top of one hop's own read."""
+    top = " · ".join(f"#{i.id} {i.weight:.2f}" for i in items[:HOP_TOP]) or "nothing"
+    return Content.assemble((f"hop {number}", "bold"), "  ", top)
 
 
-class WrittenRow(Horizontal):
-    """One memory the turn wrote, with its undo button."""
-
-    class Undo(Message):
-        def __init__(self, row: WrittenRow) -> None:
-            super().__init__()
-            self.row = row
-
-    def __init__(self, written: Written) -> None:
-        super().__init__(classes="written-row")
-        self.written = written
-
-    def compose(self) -> ComposeResult:
-        yield Static(written_line(self.written), classes="written-text")
-        yield Button(
-            "undo",
-            classes="undo",
-            compact=True,
-            tooltip="forget it" if self.written.action == "add" else "restore the previous value",
-        )
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.post_message(self.Undo(self))
-
-    def mark_undone(self, what: str) -> None:
-        self.query_one(Button).disabled = True
-        self.query_one(".written-text", Static).update(Content(f"undone: {what}"))
+def heading(title: str, note: str = "") -> Static:
+    return Static(Content.assemble((title, "bold"), ("  " + note if note else "", "dim")),
+                  classes="panel-heading")  # fmt: skip
 
 
 class MemoryPanel(VerticalScroll):
     """Shows one turn's memory reads and writes; empty until a reply is selected."""
 
-    def show(self, result: TurnResult | None) -> None:
+    def show(self, result: TurnResult | None, current: dict[int, Proposal] | None = None) -> None:
+        """Show `result` (None: nothing selected); `current` holds its proposals as they are
+        now (decided since, or edited), by id."""
         self.remove_children()
         if result is None:
             self.mount(Static("Select a reply to see the memories it used.", classes="hint"))
             return
-        self.mount(Static(Content.assemble(("Read", "bold"), "  weights: softmax over all")))
+        hops = len(result.hops)
+        note = "weights: softmax over all" + (f" · {hops} hops" if hops > 1 else "")
+        self.mount(Static(Content.assemble(("Read", "bold"), "  ", (note, "dim"))))
         if not result.read:
             self.mount(Static("nothing yet: the memory was empty", classes="hint"))
         self.mount_all(Static(read_line(item), classes="read-row") for item in result.read)
-        self.mount(Static(Content.assemble(("Written", "bold")), classes="panel-heading"))
+        if hops > 1:
+            self.mount(heading("Hops", "each hop's own read"))
+            self.mount_all(Static(hop_line(n, items)) for n, items in enumerate(result.hops, 1))
+        self.mount(heading("Written"))
+        if not result.written:
+            self.mount(Static("nothing", classes="hint"))
         self.mount_all(WrittenRow(w) for w in result.written)
+        if result.forgotten:
+            self.mount(heading("Forgotten"))
+            self.mount_all(Static(written_line(w)) for w in result.forgotten)
+        if result.proposed:
+            self.mount(heading("Proposed", "not stored until accepted"))
+            current = current or {}
+            self.mount_all(ProposalRow(current.get(p.id, p)) for p in result.proposed)
+            self.mount(
+                Static("Accept or reject here, or edit them in Review (F5).", classes="hint")
+            )
+
+    def update_proposals(self, current: dict[int, Proposal]) -> None:
+        """Show the shown proposals as they are now (decided elsewhere, perhaps edited)."""
+        for row in self.query(ProposalRow):
+            if row.proposal.id in current:
+                row.mark(current[row.proposal.id])
