@@ -11,6 +11,7 @@ from textual import events
 
 from agent.core import Agent, Models
 from agent.errors import ModelMissingError
+from tests.conftest import make_fake_agent
 from tests.fakes import FakeEncoder
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
@@ -361,3 +362,14 @@ async def test_loading_screen_shows_progress_then_closes(tmp_path: Path) -> None
         time.sleep(0.05)
         await settle(pilot)
         assert app.screen.__class__.__name__ == "ChatScreen"
+
+
+async def test_panel_shows_what_capacity_freed(tmp_path: Path, fixed_clock: None) -> None:
+    agent = make_fake_agent(tmp_path, capacity=2)
+    agent.ask("Hello there")
+    agent.ask("How are you")
+    app = MemchatApp(agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Fine thanks")
+        await settle(pilot)
+        assert "Freed" in panel_text(app) and "freed #1 turn Hello there" in panel_text(app)

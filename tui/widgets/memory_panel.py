@@ -71,6 +71,9 @@ class MemoryPanel(VerticalScroll):
         if result.forgotten:
             self.mount(heading("Forgotten"))
             self.mount_all(Static(written_line(w)) for w in result.forgotten)
+        if result.freed:
+            self.mount(heading("Freed", "the profile is at capacity: least used first"))
+            self.mount_all(Static(written_line(w)) for w in result.freed)
         if result.proposed:
             self.mount(heading("Proposed", "not stored until accepted"))
             current = current or {}
