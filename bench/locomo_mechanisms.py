@@ -27,7 +27,22 @@ from agent.eval.locomo_data import load_locomo  # noqa: E402
 from agent.eval.report import summarize  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 
-LAMBDAS = (0.5, 1.0, 2.0)
+# (hops, lambda, memories whose value terms join the next hop's query; None: the read's k)
+HOP_VARIANTS = ((2, 0.5, 3), (2, 1.0, 3), (2, 1.0, 8), (2, 1.0, None), (2, 2.0, 3), (3, 1.0, 3))
+
+
+def hop_methods(hops: int, lam: float, terms: int | None) -> dict[str, locomo.MethodFactory]:
+    """The read with `hops` hops, and the same read ranked by its mean weight over the hops."""
+    name = f"hops={hops} lambda={lam} terms={terms or 'k'}"
+    made: list[locomo.AgentRead] = []
+
+    def last_hop(ctx: locomo.MethodContext) -> locomo.Method:
+        made.append(
+            locomo.AgentRead(ctx.agent, ctx.k, hops=hops, hop_lambda=lam, hop_terms=terms or 0)
+        )
+        return made[-1]
+
+    return {name: last_hop, f"{name} mean": lambda ctx: locomo.MeanOfHops(made[-1])}
 
 
 def variants() -> dict[str, locomo.MethodFactory]:
@@ -36,11 +51,8 @@ def variants() -> dict[str, locomo.MethodFactory]:
         "hops=1": lambda ctx: locomo.AgentRead(ctx.agent, ctx.k, hops=1),
         "links off": lambda ctx: locomo.AgentRead(ctx.agent, ctx.k, hops=1, links=False),
     }
-    for lam in LAMBDAS:
-        for hops in (2, 3):
-            found[f"hops={hops} lambda={lam}"] = lambda ctx, h=hops, la=lam: locomo.AgentRead(
-                ctx.agent, ctx.k, hops=h, hop_lambda=la
-            )
+    for hops, lam, terms in HOP_VARIANTS:
+        found.update(hop_methods(hops, lam, terms))
     found["hops=2 links off"] = lambda ctx: locomo.AgentRead(ctx.agent, ctx.k, hops=2, links=False)
     return found
 

@@ -53,12 +53,14 @@ class AgentRead:
         hops: int | None = None,
         links: bool | None = None,
         hop_lambda: float | None = None,
+        hop_terms: int | None = None,
     ) -> None:
         self.agent, self.k = agent, k
         self.last = ReadResult([], [[]], 0.0)
         st = agent.settings
         self.hops = hops or st.hops
         self.hop_lambda = st.hop_lambda if hop_lambda is None else hop_lambda
+        self.hop_terms = hop_terms
         params = agent.store.hybrid
         if links is not None:
             params = replace(params, neighbour_hops=params.neighbour_hops if links else 0)
@@ -67,17 +69,36 @@ class AgentRead:
         self.params = params
 
     def __call__(self, question: str) -> list[int]:
-        st = self.agent.settings
-        self.last = self.agent.store.search(
-            self.agent.profile_id(),
-            question,
-            self.k,
-            self.hops,
-            st.tau,
-            self.hop_lambda,
-            self.params,
-        )
+        st, store = self.agent.settings, self.agent.store
+        saved = store.hop_terms
+        if self.hop_terms is not None:
+            store.hop_terms = self.hop_terms
+        try:
+            self.last = store.search(
+                self.agent.profile_id(),
+                question,
+                self.k,
+                self.hops,
+                st.tau,
+                self.hop_lambda,
+                self.params,
+            )
+        finally:
+            store.hop_terms = saved
         return [item.id for item in self.last.results]
+
+
+class MeanOfHops:
+    """Ranks by the mean of each memory's weights over the hops of another method's last read
+    (the memories in any hop's top k): what every hop found, not only the last."""
+
+    def __init__(self, read: AgentRead) -> None:
+        self.read = read
+
+    def __call__(self, question: str) -> list[int]:
+        items = {i.id: i for hop in self.read.last.hops for i in hop}
+        ranked = sorted(items.values(), key=lambda i: -sum(i.hop_weights) / len(i.hop_weights))
+        return [i.id for i in ranked]
 
 
 @dataclass(frozen=True)
