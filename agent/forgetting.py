@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from agent.extraction import ForgetRequest, Retraction
 from agent.memory.lexical import tokens
-from agent.memory.store import Unit, Written
+from agent.memory.store import Written
+from agent.memory.unit import Unit
 from storage import repo
 from storage.models import Memory
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from agent.errors import NotFoundError, UsageError
-from agent.memory.store import ReadResult, Written, current_usage
+from agent.memory.store import ReadResult, Written
+from agent.memory.unit import current_usage
 from agent.memory.write import address_text, write_slot
 from agent.text import clean_message
 from storage import repo

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from agent.errors import NotFoundError, UsageError
 from agent.extraction import Extracted, conflicting_slots
-from agent.memory.store import Unit, Written
+from agent.memory.store import Written
+from agent.memory.unit import Unit
 from agent.memory.write import address_text, retire_slots, write_slot
 from agent.text import clean_message
 from storage import repo

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import torch
 
 from agent.extraction import Extracted, conflicting_slots, extract
-from agent.memory.store import ReadItem, ReadResult, Unit, Written, touch
+from agent.memory.store import ReadItem, ReadResult, Written
+from agent.memory.unit import Unit
 from agent.memory.write import address_text, retire_slots, write_slot, write_turn
 from storage import repo
 from storage.models import Proposal
@@ -86,7 +87,7 @@ def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -
             for rank, item in enumerate(items)
         ],
     )
-    touch(unit, read.results)
+    unit.touch({item.id: item.weight for item in read.results})  # DNC usage after a read
     return turn.id
 
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
+from agent.memory.cache import KeyCache, blob_to_vector
 from agent.memory.hybrid import HybridParams, hybrid_scores
 from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
-from agent.memory.usage import decayed_usage, lowest_usage, usage_update
+from agent.memory.unit import Unit
 from storage import repo
-from storage.models import Memory, utcnow
 
 
 class Encoder(Protocol):
@@ -77,99 +76,6 @@ class Written:
             "value": self.value,
             "action": self.action,
         }
-
-
-@dataclass
-class Unit:
-    """One transaction of writes to one profile's memory; cache changes wait for the commit."""
-
-    session: Session
-    profile_id: int
-    half_life_s: float = 0.0  # usage decay (see agent/memory/usage.py); 0: none
-    puts: list[Memory] = field(default_factory=list)
-    removed: list[int] = field(default_factory=list)
-    freed: list[Memory] = field(default_factory=list)  # by capacity, at the commit
-
-    def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
-        memory.profile_id = self.profile_id
-        memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
-        repo.add_memory(self.session, memory, turn_id=turn_id)
-        self.puts.append(memory)
-        return memory
-
-    def update(
-        self,
-        memory: Memory,
-        key: str,
-        value: str,
-        key_vec: torch.Tensor,
-        value_vec: torch.Tensor,
-        turn_id: int | None = None,
-    ) -> None:
-        repo.update_memory(
-            self.session,
-            memory,
-            key_text=key,
-            value_text=value,
-            key_emb=vector_to_blob(key_vec),
-            value_emb=vector_to_blob(value_vec),
-            turn_id=turn_id,
-        )
-        memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1
-        self.puts.append(memory)
-
-    def remove(self, memory: Memory, action: str = "forget", turn_id: int | None = None) -> None:
-        self.removed.append(memory.id)
-        repo.remove_memory(self.session, memory, action, turn_id=turn_id)
-
-    def touch(self, weights: dict[int, float]) -> None:
-        """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read."""
-        found = repo.get_memories(self.session, self.profile_id, list(weights))
-        now = utcnow()
-        for memory_id, memory in found.items():
-            current = current_usage(memory, self.half_life_s, now)
-            memory.usage = float(
-                usage_update(torch.tensor(current), torch.tensor(weights[memory_id]))
-            )
-            memory.used_at = now
-
-    def free_to_capacity(self, capacity: int) -> list[Memory]:
-        """Free the unpinned memories with the lowest usage now until at most `capacity` remain
-        (memories written in this unit are kept); each freeing is a `free` event."""
-        over = repo.count_memories(self.session, self.profile_id) - capacity
-        if capacity <= 0 or over <= 0:
-            return []
-        self.session.flush()
-        rows = repo.usage_rows(self.session, self.profile_id)  # by id: write order
-        now = utcnow()
-        kept = {m.id for m in self.puts}
-        usage = decayed_usage(
-            torch.tensor([r.usage for r in rows]),
-            torch.tensor([age_s(r.used_at, now) for r in rows]),
-            self.half_life_s,
-        )  # (n,)
-        freeable = torch.tensor([not r.pinned and r.id not in kept for r in rows])  # (n,)
-        victims = [rows[i].id for i in lowest_usage(usage, freeable, over).tolist()]
-        found = repo.get_memories(self.session, self.profile_id, victims)
-        freed = [found[i] for i in victims]
-        for memory in freed:
-            self.remove(memory, "free")
-        self.freed.extend(freed)
-        return freed
-
-
-def age_s(then: object, now: object) -> float:
-    """Seconds from `then` to `now` (0 when unknown)."""
-    if then is None:
-        return 0.0
-    return (now - then).total_seconds()  # type: ignore[operator]
-
-
-def current_usage(memory: Memory, half_life_s: float, now: object = None) -> float:
-    """The memory's usage decayed to now (its stored usage is as of `used_at`)."""
-    now = now or utcnow()
-    age = torch.tensor(age_s(memory.used_at, now))
-    return float(decayed_usage(torch.tensor(memory.usage or 0.0), age, half_life_s))
 
 
 class MemoryStore:
@@ -358,8 +264,3 @@ class MemoryStore:
         result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
-
-
-def touch(unit: Unit, items: list[ReadItem]) -> None:
-    """DNC usage after a read: u <- u + w - u*w for each memory read."""
-    unit.touch({i.id: i.weight for i in items})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from agent.memory.cache import vector_to_blob
-from agent.memory.store import Unit, Written
+from agent.memory.store import Written
+from agent.memory.unit import Unit
 from storage import repo
 from storage.models import Memory
 
