@@ -111,3 +111,21 @@ def test_lowest_usage_skips_pinned_and_breaks_ties_by_age() -> None:
     assert lowest_usage(usage, freeable, 3).tolist() == [1, 2, 0]
     assert lowest_usage(usage, freeable, 10).tolist() == [1, 2, 0, 4]
     assert lowest_usage(usage, freeable, 0).tolist() == []
+
+
+def test_read_vector_in_half_precision_matches_float() -> None:
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(5000, 16, generator=g)
+    weights = torch.softmax(torch.randn(5000, generator=g) * 3, dim=0)
+    exact = (weights.double() @ values.double()).float()
+    half = read_vector(weights, values.half())
+    assert torch.allclose(half, exact, atol=2e-3)
+    assert torch.allclose(read_vector(weights, values), exact, atol=1e-5)
+
+
+def test_the_key_cache_holds_half_precision_and_reads_like_float() -> None:
+    cache = KeyCache(3)
+    cache.put(1, "fact", torch.tensor([0.6, 0.8, 0.0]), torch.tensor([1.0, 0.0, 0.0]))
+    assert cache.keys.dtype == torch.float16
+    (hop,) = multi_hop_read(torch.tensor([0.6, 0.8, 0.0]), cache.keys, cache.values, tau=1.0)
+    assert hop.scores[0].item() == pytest.approx(1.0, abs=1e-3) and hop.read is None

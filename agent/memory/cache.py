@@ -20,13 +20,19 @@ def vector_to_blob(vector: torch.Tensor) -> bytes:
     return vector.detach().to(torch.float32).cpu().numpy().astype("<f4").tobytes()
 
 
+# Cached vectors are float16: half the memory of float32 and about twice the read speed (a read
+# is a pass over all keys, bounded by memory bandwidth); cosines keep ~3 significant digits.
+CACHE_DTYPE = torch.float16
+
+
 class KeyCache:
     """Keys (n, d) and values (n, d) of one profile's memories, with their ids and kinds."""
 
-    def __init__(self, dim: int, capacity: int = 1024) -> None:
+    def __init__(self, dim: int, capacity: int = 1024, dtype: torch.dtype = CACHE_DTYPE) -> None:
         self.dim = dim
-        self._keys = torch.zeros(capacity, dim)  # (capacity, d)
-        self._values = torch.zeros(capacity, dim)  # (capacity, d)
+        self.dtype = dtype
+        self._keys = torch.zeros(capacity, dim, dtype=dtype)  # (capacity, d)
+        self._values = torch.zeros(capacity, dim, dtype=dtype)  # (capacity, d)
         self._ids: list[int] = []
         self._kinds: list[str] = []
         self._row_of: dict[int, int] = {}
@@ -54,7 +60,8 @@ class KeyCache:
 
     def _grow(self) -> None:
         capacity = self._keys.shape[0] * 2
-        keys, values = torch.zeros(capacity, self.dim), torch.zeros(capacity, self.dim)
+        keys = torch.zeros(capacity, self.dim, dtype=self.dtype)
+        values = torch.zeros(capacity, self.dim, dtype=self.dtype)
         keys[: len(self)] = self.keys
         values[: len(self)] = self.values
         self._keys, self._values = keys, values
@@ -95,8 +102,9 @@ class KeyCache:
             n = len(rows)
             keys = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(n, dim)
             values = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4").reshape(n, dim)
-            cache._keys[:n] = torch.from_numpy(keys.copy())
-            cache._values[:n] = torch.from_numpy(values.copy())
+            as_cached = np.float16 if cache.dtype == torch.float16 else np.float32
+            cache._keys[:n] = torch.from_numpy(keys.astype(as_cached))  # (n, d)
+            cache._values[:n] = torch.from_numpy(values.astype(as_cached))  # (n, d)
             cache._ids = [r[0] for r in rows]
             cache._kinds = [r[1] for r in rows]
             cache._row_of = {memory_id: i for i, memory_id in enumerate(cache._ids)}

@@ -28,9 +28,15 @@ def attention_weights(
 
 
 def read_vector(weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """The read vector r = sum_i alpha_i v_i."""
+    """The read vector r = sum_i alpha_i v_i.
+
+    With half-precision values the weights are scaled by 1 / max(alpha) first, so that small
+    weights do not underflow, and the product runs as V^T alpha (a fast matrix-vector kernel).
+    """
     # weights: (n,)   values: (n, d)  ->  (d,)
-    return weights.to(values.dtype) @ values
+    scale = weights.max().clamp_min(1e-30)
+    scaled = (weights / scale).to(values.dtype)  # (n,), in [0, 1]
+    return torch.mv(values.t(), scaled).float() * scale
 
 
 def next_query(query: torch.Tensor, read: torch.Tensor, hop_lambda: float) -> torch.Tensor:
@@ -42,12 +48,13 @@ def next_query(query: torch.Tensor, read: torch.Tensor, hop_lambda: float) -> to
 
 @dataclass(frozen=True)
 class Hop:
-    """One hop's read: scores and weights over all n memories, the read vector, the query used."""
+    """One hop's read: scores and weights over all n memories, the read vector (None after the
+    last hop: nothing uses it), the query used."""
 
     query: torch.Tensor  # (d,)
     scores: torch.Tensor  # (n,)
     weights: torch.Tensor  # (n,)
-    read: torch.Tensor  # (d,)
+    read: torch.Tensor | None  # (d,)
 
 
 def multi_hop_read(
@@ -68,11 +75,14 @@ def multi_hop_read(
     result: list[Hop] = []
     q = query.float()
     previous: Hop | None = None
-    for _ in range(max(1, hops)):
+    for hop in range(max(1, hops)):
         cosine = (keys @ q.to(keys.dtype)).float()  # (n,)
         final = cosine if score is None else score(cosine, previous)  # (n,)
         weights = torch.softmax(final / tau, dim=0)  # (n,)
-        o = read_vector(weights, values).float()  # (d,)
+        if hop == max(1, hops) - 1:  # the read vector only feeds the next hop's query
+            result.append(Hop(query=q, scores=final, weights=weights, read=None))
+            break
+        o = read_vector(weights, values).float()  # (d,): a pass over all values
         previous = Hop(query=q, scores=final, weights=weights, read=o)
         result.append(previous)
         q = next_query(q, o, hop_lambda)
