@@ -129,3 +129,49 @@ def test_the_key_cache_holds_half_precision_and_reads_like_float() -> None:
     assert cache.keys.dtype == torch.float16
     (hop,) = multi_hop_read(torch.tensor([0.6, 0.8, 0.0]), cache.keys, cache.values, tau=1.0)
     assert hop.scores[0].item() == pytest.approx(1.0, abs=1e-3) and hop.read is None
+
+
+def test_text_index_rows_follow_the_cache_after_removals() -> None:
+    from agent.memory.text_index import TextIndex
+
+    cache, text = KeyCache(2), TextIndex()
+    speakers = ["Ann", "Bob", "Ann", "Bob", "Cy"]
+    for i, speaker in enumerate(speakers, start=1):  # a chain of turn memories 1..5
+        cache.put(i, "turn", torch.tensor([1.0, 0.0]), torch.tensor([1.0, 0.0]))
+        text.put(i, f"turn number {i} words", speaker, i - 1 if i > 1 else None, None)
+    cache.remove(2)  # row of 5 moves into row 1
+    text.remove(2)
+    rows = text.rows(cache)
+    row_of = {memory_id: cache.row(memory_id) for memory_id in (1, 3, 4, 5)}
+    prev = {m: rows.prev_row[r].item() for m, r in row_of.items()}
+    nxt = {m: rows.next_row[r].item() for m, r in row_of.items()}
+    assert prev == {1: -1, 3: row_of[1], 4: row_of[3], 5: row_of[4]}
+    assert nxt == {1: row_of[3], 3: row_of[4], 4: row_of[5], 5: -1}
+    named = text.speaker_match(cache, "what did ann say?")
+    assert {m for m, r in row_of.items() if named[r]} == {1, 3}
+    assert rows.lengths[row_of[4]].item() == 4.0  # turn, number, 4, word
+
+
+def test_text_index_load_equals_putting_one_by_one() -> None:
+    from agent.memory.text_index import TextIndex
+
+    rows = [
+        (1, "Ann likes jazz", "Ann", None, 2, "Ann likes jazz"),
+        (2, "Bob plays violin", "Bob", 1, 4, "Bob plays violin"),
+        (3, "diet", "", None, None, "vegan"),
+        (4, "Ann moved to Lyon", "Ann", 2, None, "Ann moved to Lyon"),
+    ]
+    cache = KeyCache(2)
+    for memory_id, *_ in rows:
+        cache.put(memory_id, "turn", torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))
+    loaded, put = TextIndex.load(rows), TextIndex()
+    for memory_id, key, speaker, prev_id, next_id, value in rows:
+        put.put(memory_id, key, speaker, prev_id, next_id, value)
+    a, b = loaded.rows(cache), put.rows(cache)
+    for field in ("lengths", "prev_row", "next_row"):
+        assert torch.equal(getattr(a, field), getattr(b, field)), field
+    assert torch.equal(loaded.speaker_match(cache, "Ann?"), put.speaker_match(cache, "Ann?"))
+    assert torch.equal(
+        loaded.lexical_scores(cache, "jazz Lyon"), put.lexical_scores(cache, "jazz Lyon")
+    )
+    assert loaded.value_terms == put.value_terms

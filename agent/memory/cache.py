@@ -36,6 +36,9 @@ class KeyCache:
         self._ids: list[int] = []
         self._kinds: list[str] = []
         self._row_of: dict[int, int] = {}
+        # the same maps as tensors, for vectorised lookups in the read
+        self._id_at_row = torch.full((capacity,), -1, dtype=torch.long)  # (capacity,)
+        self._row_at_id = torch.full((1024,), -1, dtype=torch.long)  # (max id + 1,)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -58,13 +61,36 @@ class KeyCache:
     def row(self, memory_id: int) -> int | None:
         return self._row_of.get(memory_id)
 
+    @property
+    def id_tensor(self) -> torch.Tensor:
+        """(n,) long: the memory id of each row."""
+        return self._id_at_row[: len(self)]
+
+    def rows_of(self, memory_ids: torch.Tensor) -> torch.Tensor:
+        """The row of each memory id (-1 for an id that is not cached, or -1 given)."""
+        # memory_ids: (m,) long  ->  (m,) long
+        inside = (memory_ids >= 0) & (memory_ids < self._row_at_id.shape[0])
+        found = self._row_at_id[memory_ids.clamp(0, self._row_at_id.shape[0] - 1)]
+        return torch.where(inside, found, torch.full_like(memory_ids, -1))
+
+    def _set_row(self, memory_id: int, row: int) -> None:
+        if memory_id >= self._row_at_id.shape[0]:
+            grown = torch.full((max(2 * self._row_at_id.shape[0], memory_id + 1),), -1)
+            grown[: self._row_at_id.shape[0]] = self._row_at_id
+            self._row_at_id = grown
+        self._row_at_id[memory_id] = row
+        if row >= 0:
+            self._id_at_row[row] = memory_id
+
     def _grow(self) -> None:
         capacity = self._keys.shape[0] * 2
         keys = torch.zeros(capacity, self.dim, dtype=self.dtype)
         values = torch.zeros(capacity, self.dim, dtype=self.dtype)
         keys[: len(self)] = self.keys
         values[: len(self)] = self.values
-        self._keys, self._values = keys, values
+        ids = torch.full((capacity,), -1, dtype=torch.long)
+        ids[: len(self)] = self.id_tensor
+        self._keys, self._values, self._id_at_row = keys, values, ids
 
     def put(self, memory_id: int, kind: str, key: torch.Tensor, value: torch.Tensor) -> None:
         """Add a memory, or overwrite its vectors if it is already cached."""
@@ -76,6 +102,7 @@ class KeyCache:
             self._ids.append(memory_id)
             self._kinds.append(kind)
             self._row_of[memory_id] = row
+            self._set_row(memory_id, row)
         self._kinds[row] = kind
         self._keys[row] = key
         self._values[row] = value
@@ -91,6 +118,9 @@ class KeyCache:
             self._ids[row], self._kinds[row] = moved_id, self._kinds[last]
             self._keys[row], self._values[row] = self._keys[last], self._values[last]
             self._row_of[moved_id] = row
+            self._set_row(moved_id, row)
+        self._set_row(memory_id, -1)
+        self._id_at_row[last] = -1
         self._ids.pop()
         self._kinds.pop()
 
@@ -108,4 +138,8 @@ class KeyCache:
             cache._ids = [r[0] for r in rows]
             cache._kinds = [r[1] for r in rows]
             cache._row_of = {memory_id: i for i, memory_id in enumerate(cache._ids)}
+            ids = torch.tensor(cache._ids, dtype=torch.long)  # (n,)
+            cache._id_at_row[:n] = ids
+            cache._row_at_id = torch.full((int(ids.max()) + 1,), -1, dtype=torch.long)
+            cache._row_at_id[ids] = torch.arange(n)
         return cache

@@ -36,7 +36,10 @@ def _stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word stems of `text`, stop words removed."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+    # numbers stem to themselves: skipping the stemmer keeps ids and dates cheap
+    return [
+        w if w.isdigit() else _stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS
+    ]
 
 
 def bm25_idf(n_docs: int, doc_freq: int) -> float:
@@ -63,13 +66,18 @@ class LexicalIndex:
 
     def put(self, doc_id: int, text: str) -> None:
         """Index `text` under `doc_id`, replacing what was there."""
+        self.put_tokens(doc_id, tokens(text))
+
+    def put_tokens(self, doc_id: int, terms: list[str]) -> list[str]:
+        """Index already tokenised text under `doc_id`; returns `terms`."""
         self.remove(doc_id)
-        counts = Counter(tokens(text))
+        counts = Counter(terms)
         self._terms[doc_id] = counts
-        self._length[doc_id] = sum(counts.values())
-        self._total += self._length[doc_id]
+        self._length[doc_id] = len(terms)
+        self._total += len(terms)
         for term, tf in counts.items():
             self._postings.setdefault(term, {})[doc_id] = tf
+        return terms
 
     def remove(self, doc_id: int) -> None:
         counts = self._terms.pop(doc_id, None)

@@ -105,9 +105,7 @@ class MemoryStore:
             if cache is None or self._signatures.get(profile_id) != signature:
                 rows = repo.memory_rows(s, profile_id)
                 cache = KeyCache.from_rows(self.encoder.dim, [r[:4] for r in rows])
-                text = TextIndex()
-                for memory_id, _kind, _ke, _ve, key, prev_id, next_id, speaker, value in rows:
-                    text.put(memory_id, key, speaker, prev_id, next_id, value)
+                text = TextIndex.load([(r[0], r[4], r[7], r[5], r[6], r[8]) for r in rows])
                 self._caches[profile_id], self._texts[profile_id] = cache, text
                 self._signatures[profile_id] = signature
         return cache

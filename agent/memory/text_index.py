@@ -19,18 +19,48 @@ class RowFeatures:
     lengths: torch.Tensor  # (n,) content tokens of each key
     prev_row: torch.Tensor  # (n,) long, -1 for none
     next_row: torch.Tensor  # (n,) long, -1 for none
-    speakers: list[str]
+    speaker_code: torch.Tensor  # (n,) long: index into TextIndex.speaker_names
+
+
+class IdTable:
+    """Per-memory numbers in tensors indexed by memory id, grown by doubling: a read gathers
+    them for all rows at once instead of looping over Python dicts."""
+
+    def __init__(self, fill: float, dtype: torch.dtype) -> None:
+        self.fill, self.dtype = fill, dtype
+        self.data = torch.full((1024,), fill, dtype=dtype)
+
+    def ensure(self, size: int) -> None:
+        """Room for ids below `size`."""
+        if size > self.data.shape[0]:
+            grown = torch.full((max(2 * self.data.shape[0], size),), self.fill, dtype=self.dtype)
+            grown[: self.data.shape[0]] = self.data
+            self.data = grown
+
+    def __setitem__(self, memory_id: int, value: float) -> None:
+        self.ensure(memory_id + 1)
+        self.data[memory_id] = value
+
+    def __getitem__(self, memory_id: int) -> float:
+        return self.data[memory_id].item() if memory_id < self.data.shape[0] else self.fill
+
+    def gather(self, memory_ids: torch.Tensor) -> torch.Tensor:
+        # memory_ids: (n,) long, all < len  ->  (n,)
+        return self.data[memory_ids]
 
 
 class TextIndex:
     def __init__(self) -> None:
         self.lexical = LexicalIndex()
-        self.length: dict[int, int] = {}
-        self.speaker: dict[int, str] = {}
+        self.known: set[int] = set()
+        self.length = IdTable(0.0, torch.float32)
+        self.prev = IdTable(-1, torch.long)  # -1: no previous turn memory
+        self.next = IdTable(-1, torch.long)
+        self.speaker = IdTable(0, torch.long)  # code; 0 is "" (no speaker)
+        self.speaker_names: list[str] = [""]
+        self._speaker_code: dict[str, int] = {"": 0}
         self.value_terms: dict[int, list[str]] = {}  # BM25 tokens of each value (multi-hop)
-        self.prev: dict[int, int | None] = {}
-        self.next: dict[int, int | None] = {}
-        self._rows: tuple[int, RowFeatures] | None = None  # (version, features)
+        self._rows: tuple[int, int, RowFeatures] | None = None  # (version, cache version, rows)
         self.version = 0
 
     def put(
@@ -45,45 +75,82 @@ class TextIndex:
         """Index a memory (or re-index it after an edit); a new turn links after its prev."""
         self.lexical.put(memory_id, key_text)
         key_terms = tokens(key_text)
-        self.length[memory_id] = len(key_terms)
+        self.known.add(memory_id)
+        self.length[memory_id] = float(len(key_terms))
         same = value_text is None or value_text == key_text  # turns: value = key
         self.value_terms[memory_id] = key_terms if same else tokens(value_text or "")
-        self.speaker[memory_id] = speaker
-        self.prev[memory_id], self.next[memory_id] = prev_id, next_id
-        if prev_id is not None and prev_id in self.next:
+        code = self._speaker_code.setdefault(speaker, len(self.speaker_names))
+        if code == len(self.speaker_names):
+            self.speaker_names.append(speaker)
+        self.speaker[memory_id] = code
+        self.prev[memory_id] = -1 if prev_id is None else prev_id
+        self.next[memory_id] = -1 if next_id is None else next_id
+        if prev_id is not None and prev_id in self.known:
             self.next[prev_id] = memory_id
         self.version += 1
 
+    @classmethod
+    def load(cls, rows: list[tuple[int, str, str, int | None, int | None, str]]) -> TextIndex:
+        """Build from (id, key_text, speaker, prev_id, next_id, value_text) rows whose links are
+        already consistent (as stored): one tensor write per table, not one per memory."""
+        text = cls()
+        if not rows:
+            return text
+        lengths, codes = [], []
+        for memory_id, key_text, speaker, _prev, _next, value_text in rows:
+            key_terms = text.lexical.put_tokens(memory_id, tokens(key_text))
+            lengths.append(float(len(key_terms)))
+            same = value_text == key_text
+            text.value_terms[memory_id] = key_terms if same else tokens(value_text)
+            code = text._speaker_code.setdefault(speaker, len(text.speaker_names))
+            if code == len(text.speaker_names):
+                text.speaker_names.append(speaker)
+            codes.append(code)
+        ids = torch.tensor([r[0] for r in rows], dtype=torch.long)  # (n,)
+        size = int(ids.max()) + 1
+        for table, values in (
+            (text.length, torch.tensor(lengths)),
+            (text.speaker, torch.tensor(codes, dtype=torch.long)),
+            (text.prev, torch.tensor([-1 if r[3] is None else r[3] for r in rows])),
+            (text.next, torch.tensor([-1 if r[4] is None else r[4] for r in rows])),
+        ):
+            table.ensure(size)
+            table.data[ids] = values.to(table.dtype)
+        text.known = {r[0] for r in rows}
+        text.version = 1
+        return text
+
     def remove(self, memory_id: int) -> None:
         """Drop a memory; the temporal chain closes over it (as storage does)."""
-        if memory_id not in self.length:
+        if memory_id not in self.known:
             return
+        self.known.discard(memory_id)
         self.lexical.remove(memory_id)
-        before, after = self.prev.pop(memory_id), self.next.pop(memory_id)
-        if before is not None and before in self.next:
+        before, after = int(self.prev[memory_id]), int(self.next[memory_id])
+        if before >= 0 and before in self.known:
             self.next[before] = after
-        if after is not None and after in self.prev:
+        if after >= 0 and after in self.known:
             self.prev[after] = before
-        del self.length[memory_id], self.speaker[memory_id], self.value_terms[memory_id]
+        self.prev[memory_id] = self.next[memory_id] = -1
+        del self.value_terms[memory_id]
         self.version += 1
 
     def rows(self, cache: KeyCache) -> RowFeatures:
-        """Features in the cache's row order; rebuilt only after a change."""
-        if self._rows is not None and self._rows[0] == self.version:
-            return self._rows[1]
-        ids = cache.ids
-
-        def row(memory_id: int | None) -> int:
-            found = cache.row(memory_id) if memory_id is not None else None
-            return -1 if found is None else found
-
+        """Features in the cache's row order, gathered in a few tensor operations; rebuilt
+        only after a change."""
+        if self._rows is not None and self._rows[:2] == (self.version, len(cache)):
+            return self._rows[2]
+        ids = cache.id_tensor  # (n,)
+        size = int(ids.max()) + 1 if len(ids) else 0
+        for table in (self.length, self.prev, self.next, self.speaker):
+            table.ensure(size)  # every cached memory is indexed; this only guards the gather
         features = RowFeatures(
-            lengths=torch.tensor([float(self.length[i]) for i in ids]),
-            prev_row=torch.tensor([row(self.prev[i]) for i in ids], dtype=torch.long),
-            next_row=torch.tensor([row(self.next[i]) for i in ids], dtype=torch.long),
-            speakers=[self.speaker[i] for i in ids],
+            lengths=self.length.gather(ids),
+            prev_row=cache.rows_of(self.prev.gather(ids)),
+            next_row=cache.rows_of(self.next.gather(ids)),
+            speaker_code=self.speaker.gather(ids),
         )
-        self._rows = (self.version, features)
+        self._rows = (self.version, len(cache), features)
         return features
 
     def query_terms(self, query: str) -> dict[str, float]:
@@ -104,12 +171,16 @@ class TextIndex:
         """(n,) BM25 of each row's key against `query` (text, or weighted terms; 0 where no
         term is shared)."""
         terms = self.query_terms(query) if isinstance(query, str) else query
+        found = self.lexical.weighted_scores(terms)
         scores = torch.zeros(len(cache))
-        for memory_id, score in self.lexical.weighted_scores(terms).items():
-            row = cache.row(memory_id)
-            if row is not None:
-                scores[row] = score
+        if found:
+            rows = cache.rows_of(torch.tensor(list(found), dtype=torch.long))  # (m,)
+            values = torch.tensor(list(found.values()))  # (m,)
+            cached = rows >= 0
+            scores[rows[cached]] = values[cached]
         return scores
 
     def speaker_match(self, cache: KeyCache, query: str) -> torch.Tensor:
-        return speaker_match(query, self.rows(cache).speakers)
+        """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match)."""
+        named = speaker_match(query, self.speaker_names)  # (speakers,)
+        return named[self.rows(cache).speaker_code]
