@@ -28,7 +28,9 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 bench: setup
-	$(PY) bench/turn_overhead.py $(ARGS)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/read.py
+	$(PY) bench/turn_overhead.py --sizes 1000 10000 100000 --turns 40
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
