@@ -54,13 +54,9 @@ def random_keys(n: int, seed: int = 0) -> np.ndarray:
 
 def filled_cache(keys: np.ndarray) -> KeyCache:
     """A key cache holding `keys` (values = keys, as for turn memories)."""
-    cache = KeyCache(DIM, capacity=len(keys))
-    cache._keys[: len(keys)] = torch.from_numpy(keys)
-    cache._values[: len(keys)] = torch.from_numpy(keys)
-    cache._ids = list(range(len(keys)))
-    cache._kinds = ["turn"] * len(keys)
-    cache._row_of = {i: i for i in cache._ids}
-    return cache
+    n = len(keys)
+    vectors = torch.from_numpy(keys)
+    return KeyCache.from_tensors(list(range(1, n + 1)), ["turn"] * n, vectors, vectors)
 
 
 def measure(n: int, reps: int) -> dict[str, float]:

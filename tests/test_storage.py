@@ -122,21 +122,24 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         make_engine(f"sqlite:///{path}")
 
 
-def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path) -> None:
+def old_schema(path: Path, revision: str, *statements: str) -> None:
+    """A database migrated only up to `revision`, with `statements` run on it."""
     from alembic import command
     from sqlalchemy import create_engine
 
     from storage.db import _alembic_config
 
-    path = tmp_path / "old.db"
-    old = create_engine(f"sqlite:///{path}")
     config = _alembic_config()
-    with old.begin() as connection:
+    with create_engine(f"sqlite:///{path}").begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.execute(
-            text("insert into profiles (name, created_at) values ('sam', '2026-01-01')")
-        )
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old_schema(path, "0001", "insert into profiles (name, created_at) values ('sam', '2026-01-01')")
     sessions = session_factory(make_engine(f"sqlite:///{path}"))
     with sessions() as s:
         profile = repo.get_profile(s, "sam")
@@ -157,27 +160,15 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
 
 
 def test_upgrade_to_usage_time_backfills_used_at(tmp_path: Path) -> None:
-    from alembic import command
-    from sqlalchemy import create_engine
-
-    from storage.db import _alembic_config
-
     path = tmp_path / "v2.db"
-    old = create_engine(f"sqlite:///{path}")
-    config = _alembic_config()
-    with old.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-        connection.execute(
-            text("insert into profiles (id, name, created_at) values (1, 'sam', '2026-01-01')")
-        )
-        connection.execute(
-            text(
-                "insert into memories (profile_id, kind, key_text, value_text, key_emb, value_emb,"
-                " usage, pinned, created_at, updated_at) values (1, 'note', 'k', 'v', x'00', x'00',"
-                " 0.5, 0, '2026-01-01', '2026-02-03 04:05:06')"
-            )
-        )
+    old_schema(
+        path,
+        "0002",
+        "insert into profiles (id, name, created_at) values (1, 'sam', '2026-01-01')",
+        "insert into memories (profile_id, kind, key_text, value_text, key_emb, value_emb,"
+        " usage, pinned, created_at, updated_at) values (1, 'note', 'k', 'v', x'00', x'00',"
+        " 0.5, 0, '2026-01-01', '2026-02-03 04:05:06')",
+    )
     sessions = session_factory(make_engine(f"sqlite:///{path}"))
     with sessions() as s:
         (memory,) = repo.list_memories(s, 1)

@@ -60,31 +60,25 @@ class AgentRead:
         st = agent.settings
         self.hops = hops or st.hops
         self.hop_lambda = st.hop_lambda if hop_lambda is None else hop_lambda
-        self.hop_terms = hop_terms
         params = agent.store.hybrid
         if links is not None:
-            params = replace(params, neighbour_hops=params.neighbour_hops if links else 0)
-            if links and params.neighbour_hops == 0:
-                params = replace(params, neighbour_hops=HybridParams().neighbour_hops)
+            on = params.neighbour_hops or HybridParams().neighbour_hops
+            params = replace(params, neighbour_hops=on if links else 0)
+        if hop_terms is not None:
+            params = replace(params, hop_terms=hop_terms)
         self.params = params
 
     def __call__(self, question: str) -> list[int]:
-        st, store = self.agent.settings, self.agent.store
-        saved = store.hop_terms
-        if self.hop_terms is not None:
-            store.hop_terms = self.hop_terms
-        try:
-            self.last = store.search(
-                self.agent.profile_id(),
-                question,
-                self.k,
-                self.hops,
-                st.tau,
-                self.hop_lambda,
-                self.params,
-            )
-        finally:
-            store.hop_terms = saved
+        st = self.agent.settings
+        self.last = self.agent.store.search(
+            self.agent.profile_id(),
+            question,
+            self.k,
+            self.hops,
+            st.tau,
+            self.hop_lambda,
+            self.params,
+        )
         return [item.id for item in self.last.results]
 
 

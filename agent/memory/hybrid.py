@@ -38,6 +38,8 @@ class HybridParams:
     speaker_boost: float = 6.0  # b, in z units: a soft filter on the speaker the question names
     length_prior: float = 2.0  # lambda: read weight scaled by len^(lambda / tau), len in tokens
     tau: float = 2.0  # softmax temperature: max likelihood of the evidence turns on LoCoMo dev
+    # multi-hop: the memories whose value words join the next hop's BM25 query (0: the read's k)
+    hop_terms: int = 0
 
 
 def zscore(x: torch.Tensor) -> torch.Tensor:

@@ -87,7 +87,6 @@ class MemoryStore:
         self._signatures: dict[int, int] = {}  # memory version each cache reflects
         self.hybrid = HybridParams()
         self.capacity = 0  # memories per profile; 0: no limit
-        self.hop_terms = 0  # memories whose value terms join the next hop's query; 0: k
         self.half_life_s = 0.0  # usage half-life; 0: usage does not decay
 
     @property
@@ -169,7 +168,7 @@ class MemoryStore:
         if len(cache) == 0:
             return ReadResult([], [[] for _ in range(max(1, hops))], 0.0)
         params = params or self.hybrid
-        terms_k = self.hop_terms or k
+        terms_k = params.hop_terms or k
         score = self._hybrid_score(profile_id, cache, query_text, terms_k, hop_lambda, params)
         hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda, score)
         picked = [self._top(cache, h, k) for h in hop_reads]

@@ -73,21 +73,27 @@ class TextIndex:
         value_text: str | None = None,
     ) -> None:
         """Index a memory (or re-index it after an edit); a new turn links after its prev."""
-        self.lexical.put(memory_id, key_text)
-        key_terms = tokens(key_text)
+        length, code = self._index_texts(memory_id, key_text, speaker, value_text)
         self.known.add(memory_id)
-        self.length[memory_id] = float(len(key_terms))
-        same = value_text is None or value_text == key_text  # turns: value = key
-        self.value_terms[memory_id] = key_terms if same else tokens(value_text or "")
-        code = self._speaker_code.setdefault(speaker, len(self.speaker_names))
-        if code == len(self.speaker_names):
-            self.speaker_names.append(speaker)
+        self.length[memory_id] = length
         self.speaker[memory_id] = code
         self.prev[memory_id] = -1 if prev_id is None else prev_id
         self.next[memory_id] = -1 if next_id is None else next_id
         if prev_id is not None and prev_id in self.known:
             self.next[prev_id] = memory_id
         self.version += 1
+
+    def _index_texts(
+        self, memory_id: int, key_text: str, speaker: str, value_text: str | None
+    ) -> tuple[float, int]:
+        """BM25-index the key, keep the value's tokens; returns (key length, speaker code)."""
+        key_terms = self.lexical.put_tokens(memory_id, tokens(key_text))
+        same = value_text is None or value_text == key_text  # turns: value = key
+        self.value_terms[memory_id] = key_terms if same else tokens(value_text or "")
+        code = self._speaker_code.setdefault(speaker, len(self.speaker_names))
+        if code == len(self.speaker_names):
+            self.speaker_names.append(speaker)
+        return float(len(key_terms)), code
 
     @classmethod
     def load(cls, rows: list[tuple[int, str, str, int | None, int | None, str]]) -> TextIndex:
@@ -96,16 +102,8 @@ class TextIndex:
         text = cls()
         if not rows:
             return text
-        lengths, codes = [], []
-        for memory_id, key_text, speaker, _prev, _next, value_text in rows:
-            key_terms = text.lexical.put_tokens(memory_id, tokens(key_text))
-            lengths.append(float(len(key_terms)))
-            same = value_text == key_text
-            text.value_terms[memory_id] = key_terms if same else tokens(value_text)
-            code = text._speaker_code.setdefault(speaker, len(text.speaker_names))
-            if code == len(text.speaker_names):
-                text.speaker_names.append(speaker)
-            codes.append(code)
+        indexed = [text._index_texts(r[0], r[1], r[2], r[5]) for r in rows]  # (length, code)
+        lengths, codes = [length for length, _ in indexed], [code for _, code in indexed]
         ids = torch.tensor([r[0] for r in rows], dtype=torch.long)  # (n,)
         size = int(ids.max()) + 1
         for table, values in (
