@@ -22,6 +22,7 @@ from agent.eval.locomo_data import (
     parse_evidence,
 )
 from agent.eval.report import percentile, summarize
+from agent.memory.write import address_text
 from agent.settings import Settings
 from storage.models import ChatSession, Memory, Turn
 from tests.conftest import make_fake_agent
@@ -208,6 +209,36 @@ def test_keys_are_encoded_in_length_sorted_batches_in_the_given_order() -> None:
 
     assert torch.equal(encode_batched(encode, texts, batch=8), FakeEncoder().encode(texts))
     assert calls == [8, 8, 8, 8, 3]
+
+
+def test_ingest_encodes_in_a_few_batches_and_stores_each_text_s_own_vector(
+    tmp_path: Path, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = make_fake_agent(tmp_path)
+    [s] = load_locomo(data_file)
+    batches: list[int] = []
+    real_encode = agent.store.encoder.encode
+
+    def counting_encode(texts: list[str]) -> torch.Tensor:
+        batches.append(len(texts))
+        return real_encode(texts)
+
+    monkeypatch.setattr(agent.store.encoder, "encode", counting_encode)
+    ingest_sample(agent, s)
+    # 10 turn keys in one batch, then the 3 statements' address and value texts in one more
+    assert batches == [10, 6]
+    with agent.sessions() as db:
+        memories = db.scalars(select(Memory)).all()
+    fake = FakeEncoder()
+    for m in memories:
+        key = torch.frombuffer(bytearray(m.key_emb), dtype=torch.float32)
+        value = torch.frombuffer(bytearray(m.value_emb), dtype=torch.float32)
+        if m.kind == "turn":
+            assert torch.allclose(key, fake.encode([m.key_text])[0])
+        else:  # a statement: its value vector is its value's, its key the address text's
+            assert torch.allclose(value, fake.encode([m.value_text])[0])
+            address = address_text(m.key_text, m.value_text, True)
+            assert torch.allclose(key, fake.encode([address])[0])
 
 
 def test_ingest_again_resets_the_profile(tmp_path: Path, data_file: Path) -> None:

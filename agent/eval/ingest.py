@@ -1,10 +1,11 @@
 """Writing a LoCoMo conversation into a profile through the agent's own write path.
 
-Each turn is one transaction, as in `Agent.remember` but without the read: the Turn row (with
-its speaker), its episodic memory (key `"<date> <speaker>: <text>"`, linked after the previous
+Each turn is written as in `Agent.remember` but without the read: the Turn row (with its
+speaker), its episodic memory (key `"<date> <speaker>: <text>"`, linked after the previous
 turn) and the preferences and facts the turn states. One chat session per LoCoMo session,
-labelled with its date. The keys are encoded before writing, in batches of similar length
-(padding to the longest of a batch is most of the cost of encoding long turns).
+labelled with its date, written in one transaction. All keys and statements are encoded before
+writing, in batches of similar length (padding to the longest of a batch is most of the cost
+of encoding long turns, and one model call per turn was most of the rest).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import torch
 from agent.core import Agent
 from agent.errors import NotFoundError
 from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn
+from agent.extraction import Extracted, extract
+from agent.memory.unit import Unit
+from agent.memory.write import address_text
 from agent.text import clean_text
 from agent.turn import write_statements, write_turn_memory
 from storage import repo
@@ -65,24 +69,47 @@ def fresh_profile(agent: Agent, name: str) -> int:
     return agent.profile_id()
 
 
+def turn_statements(sample: LocomoSample) -> list[list[Extracted]]:
+    """The statements each turn makes, in the sample's turn order."""
+    return [extract(clean_text(t.text)) for s in sample.sessions for t in s.turns]
+
+
+def statement_vectors(
+    encode: Callable[[list[str]], torch.Tensor], statements: list[list[Extracted]]
+) -> Callable[[list[str]], torch.Tensor]:
+    """An `encode` for `write_statements` that looks up vectors computed here for every
+    statement's address and value text, in batches of similar length (one model call per
+    batch instead of one per turn)."""
+    texts = sorted(
+        {address_text(i.key, i.value, True) for items in statements for i in items}
+        | {i.value for items in statements for i in items}
+    )
+    table = dict(zip(texts, encode_batched(encode, texts), strict=True)) if texts else {}
+
+    def lookup(wanted: list[str]) -> torch.Tensor:
+        return torch.stack([table[t] for t in wanted])  # (len(wanted), d)
+
+    return lookup
+
+
 def ingest_turn(
-    agent: Agent,
-    profile_id: int,
+    unit: Unit,
     session_id: int,
     turn: LocomoTurn,
     key: str,
     key_vec: torch.Tensor,
+    statements: tuple[list[Extracted], Callable[[list[str]], torch.Tensor]],
 ) -> int:
-    """One turn in one transaction: the Turn row, its turn memory, the statements it makes.
-    Returns the Turn row's id."""
+    """One turn: the Turn row, its turn memory, the statements it makes (with their vectors'
+    `encode`). Returns the Turn row's id."""
     said = clean_text(turn.text)
-    with agent.store.unit(profile_id) as unit:
-        row = repo.add_turn(
-            unit.session, profile_id, session_id, "user", said + photo_suffix(turn), turn.speaker
-        )
-        write_turn_memory(unit, key, key_vec, row.id)
-        if said:
-            write_statements(unit, said, row.id, agent.store.encoder.encode)
+    row = repo.add_turn(
+        unit.session, unit.profile_id, session_id, "user", said + photo_suffix(turn), turn.speaker
+    )
+    write_turn_memory(unit, key, key_vec, row.id)
+    items, encode = statements
+    if items:
+        write_statements(unit, said, row.id, encode, items)
     return row.id
 
 
@@ -90,24 +117,25 @@ def ingest_session(
     agent: Agent,
     profile_id: int,
     session: LocomoSession,
-    vectors: torch.Tensor | None = None,
+    vectors: torch.Tensor,
+    statements: tuple[list[list[Extracted]], Callable[[list[str]], torch.Tensor]],
     on_turn: Callable[[], None] | None = None,
 ) -> dict[int, str]:
-    """A LoCoMo session as one chat session; `vectors` (turns, d) are the turns' encoded keys
-    (encoded here in one batch if not given). Returns Turn row id -> dialogue id."""
+    """A LoCoMo session as one chat session, written in one transaction (a failure leaves
+    none of it). `vectors` (turns, d) are the turns' encoded keys; `statements` what each turn
+    states and an `encode` that has their vectors. Returns Turn row id -> dialogue id."""
     with agent.sessions() as s, s.begin():
         label = session.date or f"session {session.number}"
         session_id = repo.start_session(s, profile_id, label).id
     keys = [turn_key(session.date, t) for t in session.turns]
-    if not keys:
-        return {}
-    if vectors is None:
-        vectors = agent.store.encoder.encode(keys)  # (turns, d), one batch
+    items_per_turn, encode = statements
     dia_of_turn = {}
-    for turn, key, vec in zip(session.turns, keys, vectors, strict=True):
-        dia_of_turn[ingest_turn(agent, profile_id, session_id, turn, key, vec)] = turn.dia_id
-        if on_turn is not None:
-            on_turn()
+    with agent.store.unit(profile_id) as unit:
+        for turn, key, vec, items in zip(session.turns, keys, vectors, items_per_turn, strict=True):
+            turn_id = ingest_turn(unit, session_id, turn, key, vec, (items, encode))
+            dia_of_turn[turn_id] = turn.dia_id
+            if on_turn is not None:
+                on_turn()
     return dia_of_turn
 
 
@@ -128,16 +156,25 @@ def memory_map(
 def ingest_sample(
     agent: Agent, sample: LocomoSample, on_turn: Callable[[], None] | None = None
 ) -> Ingested:
-    """Every session of `sample` into a fresh profile `locomo-<sample_id>` (made active)."""
+    """Every session of `sample` into a fresh profile `locomo-<sample_id>` (made active).
+
+    Everything the model must encode (turn keys, statement addresses and values) is encoded
+    first, in batches of similar length; then each session is written in one transaction."""
     profile_id = fresh_profile(agent, f"locomo-{sample.sample_id}")
     agent.store.cache(profile_id)  # loaded once: each write then updates it in place
+    encode = agent.store.encoder.encode
     keys = [turn_key(s.date, t) for s in sample.sessions for t in s.turns]
-    vectors = encode_batched(agent.store.encoder.encode, keys)  # (turns, d)
+    vectors = encode_batched(encode, keys)  # (turns, d)
+    statements = turn_statements(sample)
+    lookup = statement_vectors(encode, statements)
     dia_of_turn: dict[int, str] = {}
     start = 0
     for session in sample.sessions:
         end = start + len(session.turns)
-        dia_of_turn.update(ingest_session(agent, profile_id, session, vectors[start:end], on_turn))
+        done = ingest_session(
+            agent, profile_id, session, vectors[start:end], (statements[start:end], lookup), on_turn
+        )
+        dia_of_turn.update(done)
         start = end
     dia_of, key_of = memory_map(agent, profile_id, dia_of_turn)
     return Ingested(profile_id, dia_of, key_of, len(dia_of_turn), len(sample.sessions))
