@@ -28,6 +28,8 @@ from agent.turn import (
     elapsed_ms,
     generate,
     record_user_turn,
+    statement_texts,
+    vector_lookup,
     write_statements,
     write_turn_memory,
 )
@@ -145,13 +147,17 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         encoder = self.store.encoder  # loading models and caches is not part of the turn's timings
         self.store.cache(profile_id)
         started = time.perf_counter()
-        query = encoder.encode([text])[0]  # (d,)
+        requests = forget_requests(text)
+        items = [] if requests else extract(text)
+        # The message and the statements it makes go through the model in one call.
+        texts = [text] + ([] if self.settings.review else statement_texts(items))
+        vectors = encoder.encode(texts)  # (1 + 2 * statements, d)
+        query, encoded = vectors[0], vector_lookup(texts, vectors)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
         read = self.read(profile_id, query, text, hops)
         t_read = elapsed_ms(t0)
         t0 = time.perf_counter()
-        requests = forget_requests(text)
         written: list[Written] = []
         proposed: list[Proposal] = []
         with self.store.unit(profile_id) as unit:
@@ -161,11 +167,10 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
             else:
                 written = [write_turn_memory(unit, text, query, turn_id)]
                 forgotten = retract(unit, retractions(text), turn_id)
-                items = extract(text)
                 if self.settings.review:
                     proposed = propose(unit, items, turn_id)
                 else:
-                    written += write_statements(unit, text, turn_id, encoder.encode, items)
+                    written += write_statements(unit, text, turn_id, encoded, items)
         timings = {"encode": t_encode, "read": t_read, "write": elapsed_ms(t0)}
         timings["total"] = elapsed_ms(started)
         freed = [replace(forgotten_memory(m), action="free") for m in unit.freed]

@@ -91,6 +91,23 @@ def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -
     return turn.id
 
 
+def statement_texts(items: list[Extracted]) -> list[str]:
+    """What `write_statements` encodes for `items`: their address texts (the keys), then their
+    values."""
+    return [address_text(i.key, i.value, True) for i in items] + [i.value for i in items]
+
+
+def vector_lookup(texts: list[str], vectors: torch.Tensor) -> Callable[[list[str]], torch.Tensor]:
+    """An `encode` that answers from vectors already computed for `texts` (rows of `vectors`),
+    so a turn's or a conversation's texts go through the model in one call."""
+    table = dict(zip(texts, vectors, strict=True))
+
+    def lookup(wanted: list[str]) -> torch.Tensor:
+        return torch.stack([table[t] for t in wanted])  # (len(wanted), d)
+
+    return lookup
+
+
 def write_statements(
     unit: Unit,
     text: str,
@@ -104,8 +121,7 @@ def write_statements(
     if not items:
         return []
     n = len(items)
-    # rows 0..n-1: address texts (keys); rows n..2n-1: values
-    vectors = encode([address_text(i.key, i.value, True) for i in items] + [i.value for i in items])
+    vectors = encode(statement_texts(items))  # rows 0..n-1: address texts (keys); n..2n-1: values
     written = []
     for i, item in enumerate(items):
         retire_slots(unit, conflicting_slots(item))

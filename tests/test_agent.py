@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 from sqlalchemy import select
 
 from agent.core import Agent
@@ -39,6 +40,26 @@ def test_turn_writes_turn_preferences_and_reads(agent: Agent) -> None:
     # the generator saw the preferences in its system prompt
     system = agent.models.generator.prompts[-1][0]["content"]
     assert "- diet: vegetarian" in system and "- name: Sam" in system
+
+
+def test_a_turn_encodes_its_message_and_statements_in_one_model_call(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = agent.store.encoder
+    calls: list[list[str]] = []
+    real_encode = encoder.encode
+
+    def counting_encode(texts: list[str]) -> torch.Tensor:
+        calls.append(list(texts))
+        return real_encode(texts)
+
+    monkeypatch.setattr(encoder, "encode", counting_encode)
+    agent.ask("My name is Sam and I am vegetarian.")
+    assert len(calls) == 1 and len(calls[0]) == 5  # the message, 2 addresses, 2 values
+    with agent.sessions() as s:
+        diet = s.scalars(select(Memory).where(Memory.key_text == "diet")).one()
+    value = torch.frombuffer(bytearray(diet.value_emb), dtype=torch.float32)
+    assert torch.allclose(value, real_encode(["vegetarian"])[0])
 
 
 def test_turn_memories_are_linked_in_write_order(agent: Agent) -> None:

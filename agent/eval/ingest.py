@@ -20,9 +20,8 @@ from agent.errors import NotFoundError
 from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn
 from agent.extraction import Extracted, extract
 from agent.memory.unit import Unit
-from agent.memory.write import address_text
 from agent.text import clean_text
-from agent.turn import write_statements, write_turn_memory
+from agent.turn import statement_texts, vector_lookup, write_statements, write_turn_memory
 from storage import repo
 
 
@@ -80,16 +79,10 @@ def statement_vectors(
     """An `encode` for `write_statements` that looks up vectors computed here for every
     statement's address and value text, in batches of similar length (one model call per
     batch instead of one per turn)."""
-    texts = sorted(
-        {address_text(i.key, i.value, True) for items in statements for i in items}
-        | {i.value for items in statements for i in items}
-    )
-    table = dict(zip(texts, encode_batched(encode, texts), strict=True)) if texts else {}
-
-    def lookup(wanted: list[str]) -> torch.Tensor:
-        return torch.stack([table[t] for t in wanted])  # (len(wanted), d)
-
-    return lookup
+    texts = sorted({t for items in statements for t in statement_texts(items)})
+    if not texts:
+        return encode
+    return vector_lookup(texts, encode_batched(encode, texts))
 
 
 def ingest_turn(
