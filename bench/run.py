@@ -1,0 +1,169 @@
+"""Every benchmark in one command: read, turn overhead, generation, cold start, ingest.
+
+Each benchmark runs in its own process, one after the other (they would disturb each other's
+timings on a small machine), with its own peak RSS. The summary document has the read against
+FAISS per size, the p50 turn overhead per size, generation speed per variant with the default
+named, cold start first/cached, the ingest rate, and each case's peak RSS; each script's full
+JSON goes to `--out` as well.
+
+    .venv/bin/python bench/run.py            # the full suite (about 12 minutes here)
+    .venv/bin/python bench/run.py --quick    # smaller sizes and fewer repeats (about 3)
+    .venv/bin/python bench/run.py --quick --json   # only the JSON document on stdout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+LOCOMO = BENCH.parent.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
+
+# script -> arguments for the full run and for --quick
+CASES: dict[str, tuple[list[str], list[str]]] = {
+    "read": (
+        ["--sizes", "10000", "100000", "1000000", "--reps", "21"],
+        ["--sizes", "10000", "100000", "1000000", "--reps", "5"],
+    ),
+    "turn_overhead": (
+        ["--sizes", "1000", "10000", "100000", "--turns", "40"],
+        ["--sizes", "1000", "10000", "100000", "--turns", "12"],
+    ),
+    "generation": (
+        ["--new-tokens", "64", "--reps", "3", "--ppl-tokens", "4096"],
+        ["--new-tokens", "32", "--reps", "1", "--ppl-tokens", "1024"],
+    ),
+    "cold_start": (["--reps", "3"], ["--reps", "1"]),
+    "ingest": (["--synthetic-turns", "10000"], ["--synthetic-turns", "1000"]),
+}
+
+
+def run_case(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], float]:
+    """Run bench/<name>.py with `args` in its own process; (its JSON, seconds taken)."""
+    started = time.perf_counter()
+    command = [sys.executable, str(BENCH / f"{name}.py"), *args, "--json", "--out", str(out)]
+    print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"bench/{name}.py failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    print(f"[bench] {name} done in {seconds:.0f} s", file=sys.stderr, flush=True)
+    return json.loads(done.stdout), seconds
+
+
+def summary(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The one-document summary (the issue's shape) from each script's JSON."""
+    fields = ("ours_ms", "faiss_ms", "ratio")
+    read = {n: {k: r[k] for k in fields} for n, r in docs["read"]["read"].items()}
+    turns = {str(r["memories"]): round(r["median_ms"], 1) for r in docs["turn_overhead"]["rows"]}
+    cache_load = {
+        str(r["memories"]): round(r["cache_load_ms"], 1) for r in docs["turn_overhead"]["rows"]
+    }
+    gen = docs["generation"]
+    ingest = docs["ingest"]["ingest"]
+    rate_from = ingest.get("locomo", ingest["synthetic"])
+    return {
+        "read": read,
+        "turn_overhead_ms": turns,
+        "cache_load_ms": cache_load,
+        "generation": {
+            name: {k: r[k] for k in ("tok_s", "ttft_ms", "perplexity", "speedup") if k in r}
+            for name, r in gen["generation"].items()
+        },
+        "default_generation": gen.get("default", "fp32"),
+        "cold_start_s": docs["cold_start"]["cold_start_s"],
+        "ingest_turns_per_s": rate_from["turns_per_s"],
+        "ingest": {name: r["turns_per_s"] for name, r in ingest.items()},
+        "peak_rss_mb": {name: doc.get("peak_rss_mb", peak_of(doc)) for name, doc in docs.items()},
+    }
+
+
+def peak_of(doc: dict[str, Any]) -> int | None:
+    """The largest `peak_rss_mb` anywhere in a script's JSON (per-size rows report their own)."""
+    found: list[int] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "peak_rss_mb" and isinstance(value, int | float):
+                    found.append(int(value))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return max(found) if found else None
+
+
+def print_tables(doc: dict[str, Any]) -> None:
+    print("\nRead (query encoding excluded), ms:")
+    print("| keys | ours | FAISS IndexFlatIP | ratio |\n|---:|---:|---:|---:|")
+    for n, r in doc["read"].items():
+        print(f"| {int(n):,} | {r['ours_ms']:.2f} | {r['faiss_ms']:.2f} | {r['ratio']:.2f} |")
+    print("\nTurn overhead p50 (encode + read + write + commit) and cache load, ms:")
+    print("| memories | turn p50 | cache load |\n|---:|---:|---:|")
+    for n, ms in doc["turn_overhead_ms"].items():
+        print(f"| {int(n):,} | {ms} | {doc['cache_load_ms'][n]} |")
+    print(f"\nGeneration (default: {doc['default_generation']}):")
+    print("| variant | tok/s | speedup | TTFT ms | perplexity |\n|---|---:|---:|---:|---:|")
+    for name, r in doc["generation"].items():
+        print(
+            f"| {name} | {r['tok_s']} | {r.get('speedup', '')}x | {r['ttft_ms']} | "
+            f"{r.get('perplexity', '')} |"
+        )
+    starts = doc["cold_start_s"]
+    print(f"\nCold start: first {starts['first']} s, cached {starts['cached']} s")
+    print(f"Ingest, turns/s: {doc['ingest']}")
+    print(f"Peak RSS, MB: {doc['peak_rss_mb']}")
+    print(f"Suite: {doc['suite_s']} s on {doc['machine']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller and fewer: about 3 minutes")
+    parser.add_argument("--json", action="store_true", help="print the JSON document only")
+    parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--only", nargs="+", choices=list(CASES), help="run only these cases")
+    args = parser.parse_args()
+    out: Path = args.out / ("quick" if args.quick else "full")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    docs, seconds = {}, {}
+    for name, (full, quick) in CASES.items():
+        if args.only and name not in args.only:
+            continue
+        case_args = quick if args.quick else full
+        if name in ("generation", "ingest"):
+            case_args = [*case_args, "--data", str(LOCOMO)]
+        docs[name], seconds[name] = run_case(name, case_args, out)
+    if args.only:
+        print(json.dumps(docs, indent=2))
+        return 0
+    doc = {
+        **summary(docs),
+        "case_s": {k: round(v) for k, v in seconds.items()},
+        "suite_s": round(time.perf_counter() - started),
+        "quick": args.quick,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    (out / "suite.json").write_text(json.dumps(doc, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print_tables(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

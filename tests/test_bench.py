@@ -1,0 +1,75 @@
+"""The benchmark suite's own logic: the synthetic conversation, the summary document, ingest."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from agent.eval.ingest import ingest_sample
+from tests.conftest import make_fake_agent
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def bench_module(name: str) -> ModuleType:
+    """Import bench/<name>.py (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_conversation_has_the_turns_asked_for_and_is_deterministic() -> None:
+    ingest = bench_module("ingest")
+    sample = ingest.synthetic_conversation(45, seed=3)
+    assert sample.turn_count == 45 and [len(s.turns) for s in sample.sessions] == [20, 20, 5]
+    assert sample == ingest.synthetic_conversation(45, seed=3)
+    assert sample != ingest.synthetic_conversation(45, seed=4)
+    ids = [t.dia_id for s in sample.sessions for t in s.turns]
+    assert len(set(ids)) == 45 and ids[20] == "D2:1"
+
+
+def test_ingest_measure_counts_turns_and_encoder_time(tmp_path: Path) -> None:
+    ingest = bench_module("ingest")
+    agent = make_fake_agent(tmp_path)
+    result = ingest.measure(agent, ingest.synthetic_conversation(60, seed=1))
+    assert result["turns"] == 60 and result["memories"] >= 60
+    assert 0 < result["encode_share"] <= 1 and result["turns_per_s"] > 0
+    # the wrapped encoder still answers: a second conversation ingests too
+    again = ingest_sample(agent, ingest.synthetic_conversation(10, seed=2))
+    assert again.turns == 10
+
+
+def test_summary_has_the_documented_shape() -> None:
+    run = bench_module("run")
+    docs = {
+        "read": {"read": {"10000": {"ours_ms": 0.5, "faiss_ms": 1.0, "ratio": 0.5, "x": 1}}},
+        "turn_overhead": {
+            "rows": [{"memories": 1000, "median_ms": 40.04, "cache_load_ms": 30.0}],
+        },
+        "generation": {
+            "generation": {"fp32": {"tok_s": 13.6, "ttft_ms": 200.0, "perplexity": 13.5}},
+            "default": "fp32",
+        },
+        "cold_start": {"cold_start_s": {"first": 20.0, "cached": 2.5}, "peak_rss_mb": 500},
+        "ingest": {
+            "ingest": {"locomo": {"turns_per_s": 90.0}, "synthetic": {"turns_per_s": 120.0}},
+        },
+    }
+    doc = run.summary(docs)
+    assert doc["read"] == {"10000": {"ours_ms": 0.5, "faiss_ms": 1.0, "ratio": 0.5}}
+    assert doc["turn_overhead_ms"] == {"1000": 40.0}
+    assert doc["generation"]["fp32"]["tok_s"] == 13.6 and doc["default_generation"] == "fp32"
+    assert doc["cold_start_s"] == {"first": 20.0, "cached": 2.5}
+    assert doc["ingest_turns_per_s"] == 90.0
+    assert doc["peak_rss_mb"]["cold_start"] == 500
+
+
+def test_peak_of_finds_the_largest_nested_rss() -> None:
+    run = bench_module("run")
+    assert run.peak_of({"rows": [{"peak_rss_mb": 10}, {"peak_rss_mb": 30.4}]}) == 30
+    assert run.peak_of({"rows": []}) is None
