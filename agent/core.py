@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,10 +37,13 @@ from storage.models import Proposal
 
 
 class Models:
-    """The encoder and the generator, each loaded on first use.
+    """The encoder and the generator, each loaded once, on first use.
 
     Loaders report what they are doing through `report`; whoever shows progress (the command
-    line's stderr, the UI's loading screen) sets `progress`.
+    line's stderr, the UI's status line) sets `progress`. The UI loads them in a background
+    thread while the user types; a turn that needs a model meanwhile waits for that load. One
+    lock serialises all loading: two loads at once would import transformers in two threads,
+    which fails ("cannot import name ...").
     """
 
     def __init__(
@@ -52,18 +54,32 @@ class Models:
     ) -> None:
         self._load_encoder, self._load_generator = load_encoder, load_generator
         self.progress = progress
+        self._encoder: Encoder | None = None
+        self._generator: Generator | None = None
+        self._loading = threading.Lock()
 
     def report(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
 
-    @cached_property
+    @property
     def encoder(self) -> Encoder:
-        return self._load_encoder()
+        with self._loading:
+            if self._encoder is None:
+                self._encoder = self._load_encoder()
+            return self._encoder
 
-    @cached_property
+    @property
     def generator(self) -> Generator:
-        return self._load_generator()
+        with self._loading:
+            if self._generator is None:
+                self._generator = self._load_generator()
+            return self._generator
+
+    @property
+    def loaded(self) -> bool:
+        """Both models are in memory: a turn will not wait for a load."""
+        return self._encoder is not None and self._generator is not None
 
 
 @dataclass(frozen=True)

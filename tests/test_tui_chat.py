@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual import events
+from textual.widgets import Static
 
 from agent.core import Agent, Models
 from agent.errors import ModelMissingError
 from tests.conftest import make_fake_agent
-from tests.fakes import FakeEncoder
+from tests.fakes import FakeEncoder, FakeGenerator
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
 from tui.widgets.memory_panel import MemoryPanel
@@ -248,7 +250,7 @@ async def test_missing_model_shows_how_to_install(tmp_path: Path) -> None:
     assert app.return_code in (0, None)
 
 
-async def test_loading_screen_closes_when_models_are_ready(tui_agent: Agent) -> None:
+async def test_the_chat_stays_on_screen_while_models_load(tui_agent: Agent) -> None:
     app = MemchatApp(tui_agent, load_models=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -327,11 +329,10 @@ async def test_typing_enter_sends_and_ctrl_j_adds_a_line(tui_agent: Agent) -> No
     assert [m.key_text for m in tui_agent.list_memories("turn")] == ["hi\nthere"]
 
 
-async def test_loading_screen_shows_progress_then_closes(tmp_path: Path) -> None:
-    import time
-
+async def test_models_load_in_the_background_and_a_message_waits_for_them(
+    tmp_path: Path,
+) -> None:
     from tests.conftest import make_fake_agent
-    from tests.fakes import FakeGenerator
 
     agent = make_fake_agent(tmp_path)
     release = threading.Event()
@@ -339,29 +340,62 @@ async def test_loading_screen_shows_progress_then_closes(tmp_path: Path) -> None
     def generator() -> FakeGenerator:
         agent.models.report("Converting the model once (about 30 s) ...")
         release.wait(5)
-        return FakeGenerator()
+        return FakeGenerator("Hello Sam.")
 
-    def encoder() -> FakeEncoder:
-        agent.models.report("Loading the encoder ...")
-        return FakeEncoder()
-
-    agent.models = Models(encoder, generator)
+    agent.models = Models(FakeEncoder, generator)
     app = MemchatApp(agent, load_models=True)
     async with app.run_test(size=(100, 30)) as pilot:
+        status = app.screen.query_one("#model-status", Static)
         for _ in range(100):
             await pilot.pause(0.02)
-            if len(app.screen.query_one("#loading-log").lines) >= 3:
+            if "Converting" in str(status.render()):
                 break
-        lines = [str(line) for line in app.screen.query_one("#loading-log").lines]
-        assert lines == [
-            "Loading the encoder ...",
-            "Loading the generator ...",
-            "Converting the model once (about 30 s) ...",
-        ]
-        release.set()
-        time.sleep(0.05)
-        await settle(pilot)
+        assert "Converting the model once" in str(status.render()) and status.display
+        # the chat is usable while the generator loads: a message waits for it
         assert app.screen.__class__.__name__ == "ChatScreen"
+        assert app.focused is app.screen.query_one("#chat-input")
+        await send(pilot, "My name is Sam")
+        await pilot.pause(0.05)
+        reply = app.screen.query_one(Reply)
+        assert "waiting for the models" in str(reply.query_one(".reply-status", Static).render())
+        release.set()
+        await settle(pilot)
+        assert reply.text == "Hello Sam." and not status.display
+    assert [m.value_text for m in agent.list_memories("preference")] == ["Sam"]
+
+
+def test_models_load_once_and_never_two_at_a_time() -> None:
+    running: list[str] = []
+    overlaps: list[list[str]] = []
+    loads: list[str] = []
+    started = threading.Event()
+
+    def loader(name: str, make):  # type: ignore[no-untyped-def]
+        def load():  # type: ignore[no-untyped-def]
+            if running:
+                overlaps.append([*running, name])
+            running.append(name)
+            loads.append(name)
+            started.set()
+            time.sleep(0.1)
+            running.remove(name)
+            return make()
+
+        return load
+
+    models = Models(loader("encoder", FakeEncoder), loader("generator", FakeGenerator))
+    found: list[object] = []
+    first = threading.Thread(target=lambda: found.append(models.encoder))
+    first.start()
+    started.wait(2)
+    second = threading.Thread(target=lambda: found.append(models.generator))
+    second.start()
+    found.append(models.encoder)  # asked during the first load: waits for it, no second load
+    first.join()
+    second.join()
+    assert sorted(loads) == ["encoder", "generator"] and overlaps == []
+    encoders = [f for f in found if isinstance(f, FakeEncoder)]
+    assert len(encoders) == 2 and encoders[0] is encoders[1] and models.loaded
 
 
 async def test_panel_shows_what_capacity_freed(tmp_path: Path, fixed_clock: None) -> None:

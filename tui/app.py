@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -13,7 +14,7 @@ from agent.core import Agent
 from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
 from tui.screens.inspector import InspectorScreen
-from tui.screens.loading import LoadingScreen
+from tui.screens.loading import ModelErrorScreen, load_models
 from tui.screens.profiles import ProfilesScreen
 from tui.screens.review import ReviewScreen
 
@@ -45,7 +46,33 @@ class MemchatApp(App[None]):
         self.sub_title = f"profile: {self.agent.profile_name}"
         self.switch_mode("chat")
         if self.load_models:
-            self.push_screen(LoadingScreen(self.agent))
+            self.load_in_background()
+
+    @work(thread=True, exit_on_error=False, group="models")
+    def load_in_background(self) -> None:
+        """Load the models while the chat is already usable; its status line shows progress."""
+        started = time.perf_counter()
+
+        def note(message: str) -> None:
+            self.call_from_thread(self._model_status, message)
+
+        note("Loading the models: type away, the first reply waits for them.")
+        failure = load_models(self.agent, note)
+        if failure is not None:
+            self.call_from_thread(self._model_status, None)
+            self.call_from_thread(self.push_screen, ModelErrorScreen(failure))
+            return
+        self.call_from_thread(self._model_status, None)
+        self.call_from_thread(
+            self.notify, f"Models ready ({time.perf_counter() - started:.1f} s).", timeout=2
+        )
+
+    def _model_status(self, message: str | None) -> None:
+        """Show `message` in the chat's model status line (None hides it)."""
+        for screen in self._screen_stacks.get("chat", []):
+            show = getattr(screen, "model_status", None)
+            if show is not None:
+                show(message)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A blinking cursor would make headless screenshots (snapshot tests) differ by timing.

@@ -64,7 +64,7 @@ def chat(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     from tui.app import MemchatApp  # textual loads only for the UI
 
     agent = make_agent()
-    agent.models.progress = None  # the loading screen shows progress, not stderr
+    agent.models.progress = None  # the chat's status line shows progress, not stderr
     MemchatApp(agent).run()
     return 0
 

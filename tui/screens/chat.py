@@ -33,6 +33,7 @@ class ChatScreen(Screen):
     #chat-column { width: 2fr; }
     #transcript { height: 1fr; padding: 0 1; }
     #chat-input { height: 5; border: round $primary; }
+    #model-status { color: $text-muted; padding: 0 1; height: auto; display: none; }
     #memory-panel { width: 1fr; min-width: 30; border-left: solid $primary; padding: 0 1; }
     .user-message { margin: 1 0 0 8; padding: 0 1; background: $boost; }
     .reply { height: auto; margin: 1 8 0 0; padding: 0 1; border-left: wide $secondary; }
@@ -68,6 +69,7 @@ class ChatScreen(Screen):
             with Vertical(id="chat-column"):
                 with VerticalScroll(id="transcript"):
                     yield Static(WELCOME, classes="hint")
+                yield Static("", id="model-status")
                 yield ChatInput(id="chat-input", soft_wrap=True, show_line_numbers=False)
             yield MemoryPanel(id="memory-panel")
         yield Footer()
@@ -75,6 +77,13 @@ class ChatScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(MemoryPanel).show(None)
         self.query_one(ChatInput).focus()
+
+    def model_status(self, message: str | None) -> None:
+        """Show how loading the models goes (None: loaded, hide the line)."""
+        line = self.query_one("#model-status", Static)
+        line.display = message is not None
+        if message is not None:
+            line.update(Content.styled(f"⏳ {message}", "$text-muted"))
 
     @property
     def agent(self):  # type: ignore[no-untyped-def]
@@ -91,7 +100,8 @@ class ChatScreen(Screen):
             return
         self.query_one(ChatInput).clear()
         transcript = self.query_one("#transcript", VerticalScroll)
-        reply = Reply()
+        waiting = not self.agent.models.loaded
+        reply = Reply("waiting for the models to load…" if waiting else "thinking…")
         await transcript.mount_all([UserMessage(text), reply])
         transcript.scroll_end(animate=False)
         self.replying = True

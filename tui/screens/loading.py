@@ -1,16 +1,21 @@
-"""First start: load (and on the very first run convert) the models, showing progress; a
-missing model shows how to install it instead of a traceback."""
+"""Loading the models without blocking the chat, and what to show when one is missing.
+
+The app loads the encoder and then the generator in a worker thread as soon as it starts. The
+chat is usable at once: its status line shows the progress (the first start converts the GGUF
+model, about 30 s), and a message sent before the models are ready waits for them. A model that
+cannot be loaded opens `ModelErrorScreen`, which says how to install it instead of a traceback.
+"""
 
 from __future__ import annotations
 
-from textual import work
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Label, LoadingIndicator, Log, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Label, Static
 
 from agent.core import Agent
 from agent.errors import MemchatError
@@ -23,53 +28,33 @@ INSTALL_HELP = (
 )
 
 
-class LoadingScreen(ModalScreen[None]):
-    """Loads the encoder and the generator in a worker thread; closes itself when done."""
+class ModelErrorScreen(ModalScreen[None]):
+    """A model could not be loaded: the reason and how to install the models; q quits."""
 
     BINDINGS = [Binding("q", "app.quit", "Quit")]
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__()
-        self.agent = agent
-        self.loaded = False
+        self.message = message
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="loading-box"):
-            yield Label("Loading models", id="loading-title")
-            yield LoadingIndicator()
-            yield Log(id="loading-log", auto_scroll=True)
+            yield Label("A model could not be loaded", id="loading-title")
+            yield Static(Content(self.message), classes="error")
+            yield Static(Content(INSTALL_HELP))
 
-    def on_mount(self) -> None:
-        self.load()
 
-    def note(self, message: str) -> None:
-        self.query_one(Log).write_line(message)
-
-    @work(thread=True, exit_on_error=False)
-    def load(self) -> None:
-        models = self.agent.models
-        models.progress = lambda message: self.app.call_from_thread(self.note, message)
-        try:
-            _ = models.encoder
-            self.app.call_from_thread(self.note, "Loading the generator ...")
-            _ = models.generator
-        except MemchatError as exc:
-            self.app.call_from_thread(self.failed, str(exc))
-            return
-        finally:
-            models.progress = None
-        self.loaded = True
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Close once the loading thread has finished (dismissing earlier would cancel it).
-        if event.state == WorkerState.SUCCESS and self.loaded:
-            self.dismiss()
-
-    def failed(self, message: str) -> None:
-        self.query_one(LoadingIndicator).display = False
-        self.query_one("#loading-title", Label).update("A model could not be loaded")
-        log = self.query_one(Log)
-        log.display = False
-        box = self.query_one("#loading-box")
-        box.mount(Static(Content(message), classes="error"))
-        box.mount(Static(Content(INSTALL_HELP)))
+def load_models(agent: Agent, note: Callable[[str], None]) -> str | None:
+    """Load the encoder, then the generator, passing progress lines to `note` (call in a
+    worker thread). Returns None when both are loaded, else why not."""
+    models = agent.models
+    models.progress = note
+    try:
+        _ = models.encoder
+        note("Loading the generator ...")
+        _ = models.generator
+    except MemchatError as exc:
+        return str(exc)
+    finally:
+        models.progress = None
+    return None

@@ -87,14 +87,15 @@ class Reply(Vertical):
             super().__init__()
             self.reply = reply
 
-    def __init__(self) -> None:
+    def __init__(self, status: str = "thinking…") -> None:
         super().__init__(classes="reply")
         self.result: TurnResult | None = None
         self.text = ""
+        self.status = status  # shown until the first token arrives
 
     def compose(self) -> ComposeResult:
         yield Markdown("", classes="reply-text")
-        yield Static("thinking…", classes="reply-status")
+        yield Static(Content(self.status), classes="reply-status")
 
     async def add(self, piece: str) -> None:
         """Append a streamed piece (called on the UI thread)."""
