@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.bootstrap import build_agent  # noqa: E402
 from agent.core import Agent  # noqa: E402
+from agent.memory.unit import key_terms  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from storage.models import Memory, utcnow  # noqa: E402
 
@@ -43,7 +44,8 @@ MESSAGES = [
 
 
 def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
-    """Insert n memories with random unit keys straight into the table (fast)."""
+    """Insert n memories with random unit keys straight into the table (fast), with their key
+    terms stored as the write path stores them (bench/cache_load.py times loads without)."""
     profile_id = agent.profile_id(create=True)
     rng = np.random.default_rng(seed)
     now = utcnow()
@@ -57,6 +59,7 @@ def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
                 "kind": "turn" if i % 4 else "fact",
                 "slot": None,
                 "key_text": f"synthetic memory {start + i}",
+                "key_terms": key_terms(f"synthetic memory {start + i}"),  # as the write path
                 "value_text": f"value {start + i}",
                 "key_emb": keys[i].tobytes(),
                 "value_emb": keys[i].tobytes(),

@@ -2,7 +2,8 @@
 
 Embeddings are float32 little-endian BLOBs (`key_emb`, `value_emb`). Turn memories carry
 the temporal links of DESIGN section 3 sparsely: `prev_id` / `next_id` point to the turn
-memory written before / after them in the same profile.
+memory written before / after them in the same profile. `key_terms` caches what the agent
+derives from `key_text` for its lexical index, and is cleared when the key text changes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -129,6 +131,17 @@ class Memory(Base):
     next_id: Mapped[int | None] = mapped_column(
         ForeignKey("memories.id", ondelete="SET NULL"), nullable=True
     )
+    # The key's lexical terms as the agent's tokeniser encoded them (opaque here), so loading a
+    # profile tokenises nothing. NULL: not computed yet; cleared whenever `key_text` changes.
+    key_terms: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
+
+
+@event.listens_for(Memory.key_text, "set")
+def _key_text_changed(target: Memory, value: str, old: object, _initiator: object) -> None:
+    """Terms derived from an older key text are stale: drop them (whoever sets the new key's
+    terms sets them after the key)."""
+    if value != old:
+        target.key_terms = None
 
 
 class MemoryEvent(Base):

@@ -39,7 +39,7 @@ def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
         "alembic_version",
     } <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0003"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0004"
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
@@ -173,3 +173,45 @@ def test_upgrade_to_usage_time_backfills_used_at(tmp_path: Path) -> None:
     with sessions() as s:
         (memory,) = repo.list_memories(s, 1)
         assert memory.usage == 0.5 and memory.used_at == memory.updated_at
+
+
+def test_a_new_key_text_clears_its_stored_terms(tmp_path: Path) -> None:
+    """key_terms are derived from key_text: a changed key drops them, an unchanged one keeps
+    them, and terms set after the key stay."""
+    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 't.db'}"))
+    with sessions() as s, s.begin():
+        pid = repo.create_profile(s, "sam").id
+        memory = _memory(pid, key="old key")
+        memory.key_terms = b"terms"
+        repo.add_memory(s, memory)
+        assert memory.key_terms == b"terms"
+        memory.key_text = "old key"  # the same text: kept
+        assert memory.key_terms == b"terms"
+        memory.key_text = "new key"
+        assert memory.key_terms is None
+        repo.update_memory(
+            s, memory, key_text="k2", value_text="v", key_emb=b"", value_emb=b"", key_terms=b"t2"
+        )
+    with sessions() as s:
+        assert repo.get_memory(s, pid, memory.id).key_terms == b"t2"
+
+
+def test_upgrade_to_key_terms_leaves_them_to_compute(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    old_schema(
+        path,
+        "0003",
+        "insert into profiles (id, name, created_at) values (1, 'sam', '2026-01-01')",
+        "insert into memories (profile_id, kind, key_text, value_text, key_emb, value_emb,"
+        " usage, pinned, created_at, updated_at) values (1, 'note', 'k', 'v', x'00', x'00',"
+        " 0.5, 0, '2026-01-01', '2026-01-01')",
+    )
+    sessions = session_factory(make_engine(f"sqlite:///{path}"))
+    with sessions() as s:
+        (row,) = repo.cache_rows(s, 1)
+        assert row[4] is None and row[8] == "v"  # no terms yet; the value differs from the key
+        assert repo.key_texts(s, [row[0]]) == {row[0]: "k"}
+    with sessions() as s, s.begin():
+        repo.store_key_terms(s, [(row[0], "not the key", b"x"), (row[0], "k", b"terms")])
+    with sessions() as s:
+        assert repo.cache_rows(s, 1)[0][4] == b"terms"

@@ -7,16 +7,18 @@ the transaction commits, so a rollback never leaves the cache ahead of the datab
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.memory.cache import KeyCache, blob_to_vector
 from agent.memory.hybrid import HybridParams, hybrid_scores
+from agent.memory.lexical import decode_terms, encode_terms, stale_rows, tokens
 from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
 from agent.memory.unit import Unit
@@ -101,13 +103,24 @@ class MemoryStore:
         with self.sessions() as s:
             signature = repo.memory_version(s, profile_id)
             cache = self._caches.get(profile_id)
-            if cache is None or self._signatures.get(profile_id) != signature:
-                rows = repo.memory_rows(s, profile_id)
-                cache = KeyCache.from_rows(self.encoder.dim, [r[:4] for r in rows])
-                text = TextIndex.load([(r[0], r[4], r[7], r[5], r[6], r[8]) for r in rows])
-                self._caches[profile_id], self._texts[profile_id] = cache, text
-                self._signatures[profile_id] = signature
+            if cache is not None and self._signatures.get(profile_id) == signature:
+                return cache
+            cache, text, computed = load_profile(s, profile_id, self.encoder.dim)
+            self._caches[profile_id], self._texts[profile_id] = cache, text
+            self._signatures[profile_id] = signature
+        self._store_terms(computed)
         return cache
+
+    def _store_terms(self, computed: list[tuple[int, str, bytes]]) -> None:
+        """Store key terms the load had to compute (a database from before they were stored),
+        so the next load finds them; skipped when the database is busy: only speed is lost."""
+        if not computed:
+            return
+        try:
+            with self.sessions() as s, s.begin():
+                repo.store_key_terms(s, computed)
+        except OperationalError:
+            pass
 
     def forget_cache(self, profile_id: int) -> None:
         self._caches.pop(profile_id, None)
@@ -261,3 +274,41 @@ class MemoryStore:
         result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
+
+
+def load_profile(
+    s: Session, profile_id: int, dim: int
+) -> tuple[KeyCache, TextIndex, list[tuple[int, str, bytes]]]:
+    """The profile's key cache and text index from one query, with the key terms stored with
+    each memory; a key without (valid) stored terms is tokenised here. Returns them and the
+    (id, key text, encoded terms) computed, for the caller to store."""
+    rows = repo.cache_rows(s, profile_id)
+    if not rows:
+        return KeyCache(dim), TextIndex(), []
+    ids, kinds, key_embs, value_embs, stored, prevs, nexts, speakers, values = zip(
+        *rows, strict=True
+    )
+    stored, computed = with_missing_terms(s, ids, stored)
+    keys, lengths = decode_terms(stored)
+    cache = KeyCache.from_blobs(dim, ids, kinds, key_embs, value_embs)
+    value_texts = {i: v for i, v in zip(ids, values, strict=True) if v is not None}
+    text = TextIndex.from_terms(ids, keys, lengths, speakers, prevs, nexts, value_texts)
+    return cache, text, computed
+
+
+def with_missing_terms(
+    s: Session, ids: Sequence[int], stored: Sequence[bytes | None]
+) -> tuple[list[bytes], list[tuple[int, str, bytes]]]:
+    """The stored terms with those missing or stale computed from the key texts; and the
+    (id, key text, encoded terms) computed."""
+    missing = stale_rows(stored)
+    if not missing:
+        return list(stored), []  # type: ignore[arg-type]
+    texts = repo.key_texts(s, [ids[row] for row in missing])
+    complete = list(stored)
+    computed = []
+    for row in missing:
+        key_text = texts[ids[row]]
+        complete[row] = encode_terms(tokens(key_text))
+        computed.append((ids[row], key_text, complete[row]))
+    return complete, computed  # type: ignore[return-value]

@@ -3,13 +3,22 @@ the keys' BM25 index and lengths, each memory's speaker, and the temporal links.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from agent.memory.cache import KeyCache
 from agent.memory.hybrid import speaker_match
-from agent.memory.lexical import LexicalIndex, tokens
+from agent.memory.lexical import (
+    LexicalIndex,
+    TermKey,
+    decode_terms,
+    encode_terms,
+    term_keys,
+    tokens,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ class TextIndex:
         self.speaker = IdTable(0, torch.long)  # code; 0 is "" (no speaker)
         self.speaker_names: list[str] = [""]
         self._speaker_code: dict[str, int] = {"": 0}
-        self.value_terms: dict[int, list[str]] = {}  # BM25 tokens of each value (multi-hop)
+        # BM25 term keys of each value that is not its key (multi-hop); the others are the key's
+        self.value_terms: dict[int, list[TermKey]] = {}
         self._rows: tuple[int, int, RowFeatures] | None = None  # (version, cache version, rows)
         self.version = 0
 
@@ -73,48 +83,81 @@ class TextIndex:
         value_text: str | None = None,
     ) -> None:
         """Index a memory (or re-index it after an edit); a new turn links after its prev."""
-        length, code = self._index_texts(memory_id, key_text, speaker, value_text)
+        key_terms = self.lexical.put_tokens(memory_id, tokens(key_text))
+        self._keep_value_terms(memory_id, key_text, value_text)
         self.known.add(memory_id)
-        self.length[memory_id] = length
-        self.speaker[memory_id] = code
+        self.length[memory_id] = float(len(key_terms))
+        self.speaker[memory_id] = self._speaker_codes([speaker])[0]
         self.prev[memory_id] = -1 if prev_id is None else prev_id
         self.next[memory_id] = -1 if next_id is None else next_id
         if prev_id is not None and prev_id in self.known:
             self.next[prev_id] = memory_id
         self.version += 1
 
-    def _index_texts(
-        self, memory_id: int, key_text: str, speaker: str, value_text: str | None
-    ) -> tuple[float, int]:
-        """BM25-index the key, keep the value's tokens; returns (key length, speaker code)."""
-        key_terms = self.lexical.put_tokens(memory_id, tokens(key_text))
-        same = value_text is None or value_text == key_text  # turns: value = key
-        self.value_terms[memory_id] = key_terms if same else tokens(value_text or "")
-        code = self._speaker_code.setdefault(speaker, len(self.speaker_names))
-        if code == len(self.speaker_names):
-            self.speaker_names.append(speaker)
-        return float(len(key_terms)), code
+    def _keep_value_terms(self, memory_id: int, key_text: str, value_text: str | None) -> None:
+        """Keep the value's tokens when they differ from the key's (turns: value = key, whose
+        terms the lexical index already holds)."""
+        if value_text is None or value_text == key_text:
+            self.value_terms.pop(memory_id, None)
+        else:
+            self.value_terms[memory_id] = term_keys(tokens(value_text))
+
+    def _speaker_codes(self, speakers: Sequence[str]) -> list[int]:
+        """The code of each speaker, new names numbered in order of first appearance."""
+        for name in dict.fromkeys(speakers):
+            if name not in self._speaker_code:
+                self._speaker_code[name] = len(self.speaker_names)
+                self.speaker_names.append(name)
+        return list(map(self._speaker_code.__getitem__, speakers))
 
     @classmethod
     def load(cls, rows: list[tuple[int, str, str, int | None, int | None, str]]) -> TextIndex:
         """Build from (id, key_text, speaker, prev_id, next_id, value_text) rows whose links are
-        already consistent (as stored): one tensor write per table, not one per memory."""
+        already consistent (as stored), tokenising every key (`from_terms` takes stored terms).
+        """
+        keys, lengths = decode_terms([encode_terms(tokens(r[1])) for r in rows])
+        values = {r[0]: r[5] for r in rows if r[5] is not None and r[5] != r[1]}
+        return cls.from_terms(
+            [r[0] for r in rows],
+            keys,
+            lengths,
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+            values,
+        )
+
+    @classmethod
+    def from_terms(
+        cls,
+        ids: Sequence[int],
+        keys: np.ndarray,
+        lengths: np.ndarray,
+        speakers: Sequence[str],
+        prev_ids: Sequence[int | None],
+        next_ids: Sequence[int | None],
+        value_texts: dict[int, str],
+    ) -> TextIndex:
+        """Build from aligned columns: the memories' key terms (`decode_terms` of the stored
+        ones: all term keys (T,) and the count of each (n,)), speakers and links (consistent,
+        as stored), and the value texts that are not their key. One array build for the BM25
+        index, one tensor write per table: no loop per term."""
         text = cls()
-        if not rows:
+        if not ids:
             return text
-        indexed = [text._index_texts(r[0], r[1], r[2], r[5]) for r in rows]  # (length, code)
-        lengths, codes = [length for length, _ in indexed], [code for _, code in indexed]
-        ids = torch.tensor([r[0] for r in rows], dtype=torch.long)  # (n,)
-        size = int(ids.max()) + 1
-        for table, values in (
-            (text.length, torch.tensor(lengths)),
-            (text.speaker, torch.tensor(codes, dtype=torch.long)),
-            (text.prev, torch.tensor([-1 if r[3] is None else r[3] for r in rows])),
-            (text.next, torch.tensor([-1 if r[4] is None else r[4] for r in rows])),
+        text.lexical = LexicalIndex.load(ids, keys, lengths)
+        text.value_terms = {i: term_keys(tokens(v)) for i, v in value_texts.items()}
+        id_tensor = torch.tensor(ids, dtype=torch.long)  # (n,)
+        size = int(id_tensor.max()) + 1
+        for table, column in (
+            (text.length, torch.from_numpy(lengths)),
+            (text.speaker, torch.tensor(text._speaker_codes(speakers), dtype=torch.long)),
+            (text.prev, _links(prev_ids)),
+            (text.next, _links(next_ids)),
         ):
             table.ensure(size)
-            table.data[ids] = values.to(table.dtype)
-        text.known = {r[0] for r in rows}
+            table.data[id_tensor] = column.to(table.dtype)
+        text.known = set(ids)
         text.version = 1
         return text
 
@@ -130,7 +173,7 @@ class TextIndex:
         if after >= 0 and after in self.known:
             self.prev[after] = before
         self.prev[memory_id] = self.next[memory_id] = -1
-        del self.value_terms[memory_id]
+        self.value_terms.pop(memory_id, None)
         self.version += 1
 
     def rows(self, cache: KeyCache) -> RowFeatures:
@@ -151,34 +194,43 @@ class TextIndex:
         self._rows = (self.version, len(cache), features)
         return features
 
-    def query_terms(self, query: str) -> dict[str, float]:
-        """The lexical query: weight 1 for each content token of `query`."""
-        return dict.fromkeys(tokens(query), 1.0)
+    def query_terms(self, query: str) -> dict[TermKey, float]:
+        """The lexical query: weight 1 for each content token of `query` (by term key)."""
+        return dict.fromkeys(term_keys(tokens(query)), 1.0)
 
     def read_terms(
         self, cache: KeyCache, rows: list[int], weights: list[float]
-    ) -> dict[str, float]:
+    ) -> dict[TermKey, float]:
         """The lexical read vector: o_t = sum_i alpha_i [t in value_i] over the rows given."""
-        read: dict[str, float] = {}
+        read: dict[TermKey, float] = {}
         for row, weight in zip(rows, weights, strict=True):
-            for term in set(self.value_terms.get(cache.ids[row], ())):
+            for term in set(self.terms_of_value(cache.ids[row])):
                 read[term] = read.get(term, 0.0) + weight
         return read
 
-    def lexical_scores(self, cache: KeyCache, query: str | dict[str, float]) -> torch.Tensor:
+    def terms_of_value(self, memory_id: int) -> list[TermKey]:
+        """The BM25 term keys of a memory's value (its key's when they are the same)."""
+        terms = self.value_terms.get(memory_id)
+        return self.lexical.terms_of(memory_id) if terms is None else terms
+
+    def lexical_scores(self, cache: KeyCache, query: str | dict[TermKey, float]) -> torch.Tensor:
         """(n,) BM25 of each row's key against `query` (text, or weighted terms; 0 where no
         term is shared)."""
         terms = self.query_terms(query) if isinstance(query, str) else query
-        found = self.lexical.weighted_scores(terms)
+        doc_ids, values = self.lexical.score_arrays(terms)  # (m,), (m,) float64
         scores = torch.zeros(len(cache))
-        if found:
-            rows = cache.rows_of(torch.tensor(list(found), dtype=torch.long))  # (m,)
-            values = torch.tensor(list(found.values()))  # (m,)
+        if len(doc_ids):
+            rows = cache.rows_of(torch.from_numpy(doc_ids))  # (m,)
             cached = rows >= 0
-            scores[rows[cached]] = values[cached]
+            scores[rows[cached]] = torch.from_numpy(values).float()[cached]
         return scores
 
     def speaker_match(self, cache: KeyCache, query: str) -> torch.Tensor:
         """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match)."""
         named = speaker_match(query, self.speaker_names)  # (speakers,)
         return named[self.rows(cache).speaker_code]
+
+
+def _links(ids: Sequence[int | None]) -> torch.Tensor:
+    """(n,) long: the linked memory ids, -1 for none."""
+    return torch.tensor([-1 if i is None else i for i in ids], dtype=torch.long)

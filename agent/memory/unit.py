@@ -1,6 +1,7 @@
 """One transaction of writes to one profile's memory, and the DNC usage of its memories.
 
-A `Unit` adds, updates and removes memories (each change logged by the repository), updates
+A `Unit` adds, updates and removes memories (each change logged by the repository, with the
+key's BM25 tokens stored beside it), updates
 usage after a read, and frees the least used memories past the profile's capacity. The store
 applies its changes to the key cache only after the commit.
 """
@@ -14,6 +15,7 @@ import torch
 from sqlalchemy.orm import Session
 
 from agent.memory.cache import vector_to_blob
+from agent.memory.lexical import encode_terms, tokens
 from agent.memory.usage import decayed_usage, lowest_usage, usage_update
 from storage import repo
 from storage.models import Memory, utcnow
@@ -32,6 +34,7 @@ class Unit:
 
     def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
         memory.profile_id = self.profile_id
+        memory.key_terms = key_terms(memory.key_text)
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
         repo.add_memory(self.session, memory, turn_id=turn_id)
         self.puts.append(memory)
@@ -53,6 +56,7 @@ class Unit:
             value_text=value,
             key_emb=vector_to_blob(key_vec),
             value_emb=vector_to_blob(value_vec),
+            key_terms=key_terms(key),
             turn_id=turn_id,
         )
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1
@@ -96,6 +100,11 @@ class Unit:
             self.remove(memory, "free")
         self.freed.extend(freed)
         return freed
+
+
+def key_terms(key_text: str) -> bytes:
+    """What a memory stores of its key's BM25 tokens (loading then tokenises nothing)."""
+    return encode_terms(tokens(key_text))
 
 
 def age_s(then: datetime | None, now: datetime) -> float:
