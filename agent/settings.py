@@ -34,8 +34,11 @@ class Settings:
     # A local Hugging Face folder or a .gguf file; empty means the packaged default.
     generator: str = ""
     encoder: str = ""
-    # torch dtype the generator runs in: float32 | bfloat16
-    generator_dtype: str = "float32"
+    # What the generator runs in: int4 | float32 | bfloat16. int4 is the hand-written decoder
+    # of agent/models/llama_int4.py with the GGUF's own 4-bit weights: 2.5x float32's tokens/s
+    # at the same perplexity (bench/generation.py). It runs Llama GGUF models; others then run
+    # in float32.
+    generator_dtype: str = "int4"
     # Temperature of the memory read: alpha = softmax(score / tau), score the hybrid score of
     # agent/memory/hybrid.py (chosen on LoCoMo dev by the evidence turns' likelihood).
     tau: float = 2.0

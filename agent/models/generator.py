@@ -3,6 +3,10 @@
 The default model is a GGUF file. transformers de-quantises it on load, which takes tens of
 seconds, so the result is converted once into a safetensors folder under
 `<cache>/models/<sha256[:16]>` and later starts load that folder instead (about a second).
+
+`generator_dtype = "int4"` runs a Llama GGUF model with the hand-written int4 decoder of
+`llama_int4` / `fast_decode` instead (its packed weights are cached in the same folder); other
+models then run in float32, with a message saying so.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from agent.settings import Settings
 Progress = Callable[[str], None]
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+INT4 = "int4"  # the hand-written int4 decoder (Llama GGUF models only)
 REPETITION_PENALTY = 1.1
 DEFAULT_CONTEXT = 2048
 # A conversion's temp folder older than this belongs to a process that died mid-way.
@@ -166,13 +171,13 @@ class Generator:
 # --------------------------------------------------------------------------- loading
 
 
-def _dtype(name: str) -> torch.dtype:
-    """The torch dtype for a `generator_dtype` setting."""
-    try:
-        return DTYPES[name.strip().lower()]
-    except KeyError:
-        choices = " | ".join(DTYPES)
-        raise UsageError(f"setting generator_dtype={name!r} must be one of {choices}") from None
+def _precision(name: str) -> str:
+    """The normalised `generator_dtype` setting: a key of DTYPES, or INT4."""
+    key = name.strip().lower()
+    if key in DTYPES or key == INT4:
+        return key
+    choices = " | ".join([*DTYPES, INT4])
+    raise UsageError(f"setting generator_dtype={name!r} must be one of {choices}")
 
 
 def cache_dir_for(settings: Settings, sha256: str) -> Path:
@@ -245,6 +250,18 @@ def _remove_stale_temp_dirs(target: Path, older_than_s: float = STALE_TEMP_S) ->
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _converted(source: ModelSource, settings: Settings, progress: Progress) -> Path:
+    """The conversion-cache folder of a GGUF source, converting it first if needed."""
+    digest = source.sha256 or file_sha256(source.path, settings.cache)
+    target = cache_dir_for(settings, digest)
+    if (target / "config.json").is_file():
+        return target
+    progress(f"Converting {source.path.name} once (about 30 s); later starts use the cache ...")
+    _remove_stale_temp_dirs(target)
+    _convert_gguf(source.path, target)
+    return target
+
+
 def _load_gguf(
     source: ModelSource, settings: Settings, dtype: torch.dtype, progress: Progress
 ) -> Generator:
@@ -258,11 +275,57 @@ def _load_gguf(
         except (OSError, ValueError):
             # A damaged cache (files removed by hand): convert again.
             shutil.rmtree(target, ignore_errors=True)
-    progress(f"Converting {source.path.name} once (about 30 s); later starts use the cache ...")
-    _remove_stale_temp_dirs(target)
-    _convert_gguf(source.path, target)
+    target = _converted(source, settings, progress)
     # Load what was written, so this start runs exactly the model later starts will.
     return _load_folder(target, dtype)
+
+
+def _int4_from_folder(gguf: Path, folder: Path, progress: Progress) -> Generator:
+    """The int4 decoder of `gguf`, with tokenizer and config from its converted `folder`."""
+    from transformers import GenerationConfig
+
+    from agent.models.fast_decode import Int4Generator, eos_ids
+    from agent.models.gguf_int4 import load_int4_llama
+
+    with quiet_loading():
+        config = AutoConfig.from_pretrained(str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        try:
+            generation = GenerationConfig.from_pretrained(str(folder))
+        except OSError:
+            generation = None
+    model = load_int4_llama(gguf, folder, config, progress)
+    return Int4Generator(model, tokenizer, eos_ids(tokenizer, config, generation))
+
+
+def _load_int4(source: ModelSource, settings: Settings, progress: Progress) -> Generator:
+    """The int4 decoder for a Llama GGUF source; any other model runs in float32 instead."""
+    from agent.models.gguf_int4 import UnsupportedModel
+
+    if source.kind != "gguf":
+        progress(
+            f"generator_dtype=int4 needs a Llama GGUF model; running {source.path.name} "
+            "in float32 instead ..."
+        )
+        return _load_folder(source.path, torch.float32)
+    digest = source.sha256 or file_sha256(source.path, settings.cache)
+    if (cache_dir_for(settings, digest) / "config.json").is_file():
+        progress("Loading generator ...")
+    folder = _converted(source, settings, progress)
+    try:
+        try:
+            return _int4_from_folder(source.path, folder, progress)
+        except (OSError, ValueError):
+            # A damaged cache (files removed by hand): convert again, once.
+            shutil.rmtree(folder, ignore_errors=True)
+            folder = _converted(source, settings, progress)
+            return _int4_from_folder(source.path, folder, progress)
+    except UnsupportedModel as exc:
+        progress(
+            f"generator_dtype=int4 cannot run {source.path.name} ({exc}); running it in "
+            "float32 instead ..."
+        )
+        return _load_folder(folder, torch.float32)
 
 
 def load_generator(settings: Settings, progress: Progress | None = None) -> Generator:
@@ -271,8 +334,11 @@ def load_generator(settings: Settings, progress: Progress | None = None) -> Gene
     `progress` receives one-line status messages meant for the user.
     """
     report: Progress = progress or (lambda _message: None)
-    dtype = _dtype(settings.generator_dtype)
+    precision = _precision(settings.generator_dtype)
     source = locate_generator(settings)
+    if precision == INT4:
+        return _load_int4(source, settings, report)
+    dtype = DTYPES[precision]
     if source.kind == "gguf":
         return _load_gguf(source, settings, dtype, report)
     report("Loading generator ...")
