@@ -12,7 +12,8 @@ its greedy tokens with float32's: `same_prefix` is how many of the first new tok
 identical, `teacher_forced` the share of float32's tokens that are its own argmax when fed
 float32's sequence.
 
-    .venv/bin/python bench/generation.py [--new-tokens 64] [--reps 3] [--json] [--out DIR]
+    .venv/bin/python bench/generation.py [--new-tokens 64] [--reps 3] [--variants fp32 int4]
+        [--json] [--out DIR]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from agent.eval.locomo_data import load_locomo  # noqa: E402
 from agent.models.fast_decode import greedy_tokens  # noqa: E402
 from agent.models.generator import Generator, load_generator  # noqa: E402
 from agent.models.llama_int4 import Int4Llama  # noqa: E402
-from agent.settings import load_settings  # noqa: E402
+from agent.settings import Settings, load_settings  # noqa: E402
 
 PROMPT = [
     {"role": "system", "content": "You are a helpful assistant. Known about the user:\n"
@@ -46,24 +47,28 @@ PROMPT = [
 ]  # fmt: skip
 
 
-def variants(base: Generator) -> dict[str, torch.nn.Module]:
+HF_VARIANTS = ("fp32", "bf16", "int8", "int8 per-channel")  # through model.generate
+INT4 = "int4"  # the hand-written decoder
+SETTING_NAMES = {"float32": "fp32", "bfloat16": "bf16", "int4": INT4}  # generator_dtype -> row
+
+
+def variants(base: Generator, names: list[str]) -> dict[str, torch.nn.Module]:
     """float32 (as loaded), bfloat16, and dynamic int8 of every Linear layer with one weight
-    scale per tensor (PyTorch's default) or one per output channel."""
+    scale per tensor (PyTorch's default) or one per output channel: those named."""
     fp32 = base.model.float()
-    int8 = torch.ao.quantization.quantize_dynamic(
-        copy.deepcopy(fp32), {torch.nn.Linear}, dtype=torch.qint8
-    )
-    per_channel = torch.ao.quantization.quantize_dynamic(
-        copy.deepcopy(fp32),
-        {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
-        dtype=torch.qint8,
-    )
-    return {
-        "fp32": fp32,
-        "bf16": copy.deepcopy(fp32).to(torch.bfloat16),
-        "int8": int8,
-        "int8 per-channel": per_channel,
+    made = {
+        "fp32": lambda: fp32,
+        "bf16": lambda: copy.deepcopy(fp32).to(torch.bfloat16),
+        "int8": lambda: torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(fp32), {torch.nn.Linear}, dtype=torch.qint8
+        ),
+        "int8 per-channel": lambda: torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(fp32),
+            {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
+            dtype=torch.qint8,
+        ),
     }
+    return {name: made[name]() for name in HF_VARIANTS if name in names}
 
 
 def timed_generate(model: torch.nn.Module, inputs: dict, new_tokens: int) -> float:
@@ -186,16 +191,42 @@ def forced_argmax_int4(model: Int4Llama, seq: torch.Tensor, n_prompt: int, eos: 
 # --------------------------------------------------------------------------- main
 
 
+def measure_int4(
+    inputs: dict, ids: torch.Tensor, args: argparse.Namespace, ref: tuple[list[int], Any, int, int]
+) -> dict[str, Any]:
+    """Speed, perplexity and agreement with float32 (`ref`: its tokens, the prompt + those
+    tokens, the prompt length, eos) of the hand-written int4 decoder."""
+    reference, seq, n_prompt, eos = ref
+    started = time.perf_counter()
+    fast = load_generator(replace(load_settings(), generator_dtype="int4")).model
+    load_s = time.perf_counter() - started
+    prompt = inputs["input_ids"][0].tolist()
+    result: dict[str, Any] = {**int4_speed(fast, prompt, args.new_tokens, args.reps)}
+    result["perplexity"] = round(int4_perplexity(fast, ids), 3)
+    tokens = int4_generate(fast, prompt, args.new_tokens)
+    forced = forced_argmax_int4(fast, seq, n_prompt, eos)
+    result["agree"] = agreement(tokens, reference, forced)
+    result["load_s"] = round(load_s, 2)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--ppl-tokens", type=int, default=4096)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/locomo/locomo_dev.json"))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[*HF_VARIANTS, INT4],
+        choices=[*HF_VARIANTS, INT4],
+        help="which to measure (fp32, the baseline, always is)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON document only")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    base = load_generator(load_settings())
+    base = load_generator(replace(load_settings(), generator_dtype="float32"))
     inputs = base._encode_prompt(PROMPT)
     ids = heldout_ids(base.tokenizer, args.data, args.ppl_tokens)
     doc: dict[str, object] = {
@@ -211,7 +242,7 @@ def main() -> int:
     reference: list[int] = []
     seq = inputs["input_ids"][0]
     n_prompt = len(seq)
-    for name, model in variants(base).items():
+    for name, model in variants(base, ["fp32", *args.variants]).items():
         results[name] = {**speed(model, inputs, args.new_tokens, args.reps)}
         results[name]["perplexity"] = round(perplexity(model, ids), 3)
         tokens = hf_tokens(model, inputs, args.new_tokens)
@@ -221,22 +252,14 @@ def main() -> int:
         forced = forced_argmax_hf(model, seq, n_prompt, eos)
         results[name]["agree"] = agreement(tokens, reference, forced)
         print(name, results[name], file=sys.stderr)
-    started = time.perf_counter()
-    fast = load_generator(replace(load_settings(), generator_dtype="int4")).model
-    load_s = time.perf_counter() - started
-    prompt = inputs["input_ids"][0].tolist()
-    name = "int4 (hand-written)"
-    results[name] = {**int4_speed(fast, prompt, args.new_tokens, args.reps)}
-    results[name]["perplexity"] = round(int4_perplexity(fast, ids), 3)
-    tokens = int4_generate(fast, prompt, args.new_tokens)
-    forced = forced_argmax_int4(fast, seq, n_prompt, eos)
-    results[name]["agree"] = agreement(tokens, reference, forced)
-    results[name]["load_s"] = round(load_s, 2)
-    print(name, results[name], file=sys.stderr)
+    if INT4 in args.variants:
+        results[INT4] = measure_int4(inputs, ids, args, (reference, seq, n_prompt, eos))
+        print(INT4, results[INT4], file=sys.stderr)
     for r in results.values():
         r["speedup"] = round(r["tok_s"] / results["fp32"]["tok_s"], 2)
         r["perplexity_ratio"] = round(r["perplexity"] / results["fp32"]["perplexity"], 4)
     doc["generation"] = results
+    doc["default"] = SETTING_NAMES.get(Settings().generator_dtype, Settings().generator_dtype)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "generation.json").write_text(json.dumps(doc, indent=2) + "\n")
     if args.json:

@@ -38,7 +38,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "generation": (
         ["--new-tokens", "64", "--reps", "3", "--ppl-tokens", "4096"],
-        ["--new-tokens", "32", "--reps", "1", "--ppl-tokens", "1024"],
+        ["--new-tokens", "32", "--reps", "1", "--ppl-tokens", "1024", "--variants", "int4"],
     ),
     "cold_start": (["--reps", "3"], ["--reps", "1"]),
     "ingest": (["--synthetic-turns", "10000"], ["--synthetic-turns", "1000"]),

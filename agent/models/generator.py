@@ -19,19 +19,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import (
-    AutoConfig,
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-    StoppingCriteria,
-    StoppingCriteriaList,
-    TextIteratorStreamer,
-)
+
+# transformers' modeling code takes seconds to import: only the float32/bfloat16 path and the
+# one-time GGUF conversion import it (inside the functions below); the int4 path needs only the
+# tokenizer and the config.
+from transformers import AutoConfig, AutoTokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
 from agent.errors import MemchatError, UsageError
 from agent.models.locate import ModelSource, file_sha256, locate_generator, quiet_loading
@@ -47,15 +45,18 @@ DEFAULT_CONTEXT = 2048
 STALE_TEMP_S = 3600.0
 
 
-class _EventStop(StoppingCriteria):
-    """Stops generation as soon as any of the given events is set."""
+def _event_stop(*events: threading.Event | None) -> Any:
+    """A `StoppingCriteria` that stops generation as soon as any of the given events is set."""
+    from transformers import StoppingCriteria
 
-    def __init__(self, *events: threading.Event | None) -> None:
-        self.events = [e for e in events if e is not None]
+    class EventStop(StoppingCriteria):
+        def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> Any:
+            halted = any(e.is_set() for e in events if e is not None)
+            return torch.full(
+                (input_ids.shape[0],), halted, dtype=torch.bool, device=input_ids.device
+            )
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        halted = any(e.is_set() for e in self.events)
-        return torch.full((input_ids.shape[0],), halted, dtype=torch.bool, device=input_ids.device)
+    return EventStop()
 
 
 class Generator:
@@ -97,9 +98,11 @@ class Generator:
         if budget <= 0 or (stop is not None and stop.is_set()):
             return
         halt = threading.Event()
+        from transformers import TextIteratorStreamer
+
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
-        kwargs = self._generate_kwargs(batch, budget, streamer, _EventStop(halt, stop))
+        kwargs = self._generate_kwargs(batch, budget, streamer, _event_stop(halt, stop))
         worker = threading.Thread(
             target=self._run, args=(kwargs, streamer, errors), name="memchat-generate", daemon=True
         )
@@ -136,9 +139,11 @@ class Generator:
         batch: Any,
         budget: int,
         streamer: TextIteratorStreamer,
-        criterion: StoppingCriteria,
+        criterion: Any,
     ) -> dict[str, Any]:
         """Keyword arguments for `model.generate`: greedy, mild repetition penalty."""
+        from transformers import StoppingCriteriaList
+
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
@@ -187,6 +192,8 @@ def cache_dir_for(settings: Settings, sha256: str) -> Path:
 
 def _load_folder(folder: Path, dtype: torch.dtype) -> Generator:
     """Load a Hugging Face model folder (also the conversion cache)."""
+    from transformers import AutoModelForCausalLM
+
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
@@ -199,6 +206,8 @@ def _plain_copy(gguf_model: PreTrainedModel) -> PreTrainedModel:
     The copy is built on the meta device and takes the GGUF model's tensors as they are (no
     random init, no copy); its non-persistent buffers stay on meta, so it is only fit to save.
     """
+    from transformers import AutoModelForCausalLM
+
     config_dict = gguf_model.config.to_dict()
     config_dict.pop("quantization_config", None)
     model_type = config_dict.pop("model_type")
@@ -217,6 +226,8 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     The model is written into a temporary folder beside `target` and renamed into place, so an
     interrupted conversion never leaves a half-written cache.
     """
+    from transformers import AutoModelForCausalLM
+
     folder, name = str(gguf.parent), gguf.name
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
