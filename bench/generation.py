@@ -23,6 +23,7 @@ import copy
 import json
 import math
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -259,6 +260,7 @@ def main() -> int:
         r["speedup"] = round(r["tok_s"] / results["fp32"]["tok_s"], 2)
         r["perplexity_ratio"] = round(r["perplexity"] / results["fp32"]["perplexity"], 4)
     doc["generation"] = results
+    doc["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     doc["default"] = SETTING_NAMES.get(Settings().generator_dtype, Settings().generator_dtype)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "generation.json").write_text(json.dumps(doc, indent=2) + "\n")

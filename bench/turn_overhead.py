@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -99,6 +100,8 @@ def measure(n: int, turns: int, workdir: Path) -> dict[str, float]:
         "p95_ms": totals[int(0.95 * (len(totals) - 1))],
         **{f"{k}_median_ms": statistics.median(v) for k, v in parts.items()},
         "cache_load_ms": cache_load_ms,
+        # the process's peak so far: sizes run smallest first, so this is this size's peak
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 

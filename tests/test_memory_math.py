@@ -174,4 +174,6 @@ def test_text_index_load_equals_putting_one_by_one() -> None:
     assert torch.equal(
         loaded.lexical_scores(cache, "jazz Lyon"), put.lexical_scores(cache, "jazz Lyon")
     )
-    assert loaded.value_terms == put.value_terms
+    assert loaded.value_texts == put.value_texts
+    for memory_id, *_ in rows:
+        assert set(loaded.terms_of_value(memory_id)) == set(put.terms_of_value(memory_id))

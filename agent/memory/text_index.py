@@ -68,7 +68,9 @@ class TextIndex:
         self.speaker = IdTable(0, torch.long)  # code; 0 is "" (no speaker)
         self.speaker_names: list[str] = [""]
         self._speaker_code: dict[str, int] = {"": 0}
-        # BM25 term keys of each value that is not its key (multi-hop); the others are the key's
+        # values that are not their key (multi-hop reads their terms; turns' are the key's), and
+        # their BM25 term keys, tokenised when first read (a load tokenises nothing)
+        self.value_texts: dict[int, str] = {}
         self.value_terms: dict[int, list[TermKey]] = {}
         self._rows: tuple[int, int, RowFeatures] | None = None  # (version, cache version, rows)
         self.version = 0
@@ -95,12 +97,13 @@ class TextIndex:
         self.version += 1
 
     def _keep_value_terms(self, memory_id: int, key_text: str, value_text: str | None) -> None:
-        """Keep the value's tokens when they differ from the key's (turns: value = key, whose
-        terms the lexical index already holds)."""
+        """Keep the value when it differs from the key (turns: value = key, whose terms the
+        lexical index already holds); its terms are computed when first read."""
+        self.value_terms.pop(memory_id, None)
         if value_text is None or value_text == key_text:
-            self.value_terms.pop(memory_id, None)
+            self.value_texts.pop(memory_id, None)
         else:
-            self.value_terms[memory_id] = term_keys(tokens(value_text))
+            self.value_texts[memory_id] = value_text
 
     def _speaker_codes(self, speakers: Sequence[str]) -> list[int]:
         """The code of each speaker, new names numbered in order of first appearance."""
@@ -146,7 +149,7 @@ class TextIndex:
         if not ids:
             return text
         text.lexical = LexicalIndex.load(ids, keys, lengths)
-        text.value_terms = {i: term_keys(tokens(v)) for i, v in value_texts.items()}
+        text.value_texts = dict(value_texts)
         id_tensor = torch.tensor(ids, dtype=torch.long)  # (n,)
         size = int(id_tensor.max()) + 1
         for table, column in (
@@ -173,6 +176,7 @@ class TextIndex:
         if after >= 0 and after in self.known:
             self.prev[after] = before
         self.prev[memory_id] = self.next[memory_id] = -1
+        self.value_texts.pop(memory_id, None)
         self.value_terms.pop(memory_id, None)
         self.version += 1
 
@@ -210,8 +214,12 @@ class TextIndex:
 
     def terms_of_value(self, memory_id: int) -> list[TermKey]:
         """The BM25 term keys of a memory's value (its key's when they are the same)."""
-        terms = self.value_terms.get(memory_id)
-        return self.lexical.terms_of(memory_id) if terms is None else terms
+        value = self.value_texts.get(memory_id)
+        if value is None:
+            return self.lexical.terms_of(memory_id)
+        if memory_id not in self.value_terms:
+            self.value_terms[memory_id] = term_keys(tokens(value))
+        return self.value_terms[memory_id]
 
     def lexical_scores(self, cache: KeyCache, query: str | dict[TermKey, float]) -> torch.Tensor:
         """(n,) BM25 of each row's key against `query` (text, or weighted terms; 0 where no
