@@ -27,10 +27,11 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# The whole benchmark suite (about 12 minutes; ARGS='--quick' for about 3). faiss-cpu is a
+# benchmark-only extra.
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) bench/read.py
-	$(PY) bench/turn_overhead.py --sizes 1000 10000 100000 --turns 40
+	$(PY) bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

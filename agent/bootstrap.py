@@ -21,7 +21,7 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
 
     def encoder() -> Encoder:
         models.report("Loading the encoder ...")
-        from agent.models.encoder import load_encoder  # transformers loads only when needed
+        from agent.models.encoder import load_encoder  # torch and the models load only when needed
 
         return load_encoder(settings)
 

@@ -1,28 +1,38 @@
-"""The sentence encoder: all-MiniLM-L6-v2 (384-d) via plain transformers.
+"""The sentence encoder: all-MiniLM-L6-v2 (384-d), by default without transformers.
 
 Mean pooling over the attention mask, then L2 normalisation, as sentence-transformers does for
 this model, so a dot product of two embeddings is their cosine similarity.
+
+A BERT folder with tokenizer.json and model.safetensors (the packaged MiniLM) runs through the
+hand-written forward pass of `agent.models.minilm`: importing transformers' modeling code costs
+seconds at every start. Any other source (another architecture, a `.gguf` file) falls back to
+transformers' `AutoModel` + `AutoTokenizer`, imported only then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 # Importing this module runs agent/models/__init__.py first, which sets HF offline mode.
 import torch
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from agent.models.locate import ModelSource, locate_encoder, quiet_loading
+from agent.models.minilm import MiniLM, supports
 from agent.settings import Settings
 
 MAX_TOKENS = 256
+
+# texts -> (hidden states (b, t, d), attention mask (b, t)); the texts are truncated and padded
+TokenModel = Callable[[list[str]], tuple[torch.Tensor, torch.Tensor]]
 
 
 class Encoder:
     """Embeds texts as float32, unit-length vectors of size `dim` (CPU)."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-        self.model = model.float().eval()
-        self.tokenizer = tokenizer
-        self.dim: int = int(model.config.hidden_size)
+    def __init__(self, model: TokenModel, dim: int) -> None:
+        self.model = model
+        self.dim = dim
 
     @classmethod
     def load(cls, settings: Settings) -> Encoder:
@@ -44,11 +54,8 @@ class Encoder:
 
     def _encode_batch(self, texts: list[str]) -> torch.Tensor:
         """Tokenise, run the model and pool one batch (call under inference mode)."""
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-        )
-        hidden = self.model(**batch).last_hidden_state
-        return mean_pool(hidden, batch["attention_mask"])
+        hidden, mask = self.model(texts)  # (b, t, d), (b, t)
+        return mean_pool(hidden, mask)
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -60,8 +67,25 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
-def _load_source(source: ModelSource) -> Encoder:
-    """Load an encoder from a Hugging Face folder or a `.gguf` file."""
+class TransformersModel:
+    """A transformers model and tokenizer as a `TokenModel` (the fallback for other sources)."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self.model = model.float().eval()
+        self.tokenizer = tokenizer
+        self.dim = int(model.config.hidden_size)
+
+    def __call__(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
+        return self.model(**batch).last_hidden_state, batch["attention_mask"]
+
+
+def _load_with_transformers(source: ModelSource) -> Encoder:
+    """Load any Hugging Face folder or `.gguf` file with transformers (slow to import)."""
+    from transformers import AutoModel, AutoTokenizer
+
     with quiet_loading():
         if source.kind == "gguf":
             folder, name = str(source.path.parent), source.path.name
@@ -70,7 +94,16 @@ def _load_source(source: ModelSource) -> Encoder:
         else:
             tokenizer = AutoTokenizer.from_pretrained(str(source.path))
             model = AutoModel.from_pretrained(str(source.path), dtype=torch.float32)
-    return Encoder(model, tokenizer)
+    wrapped = TransformersModel(model, tokenizer)
+    return Encoder(wrapped, wrapped.dim)
+
+
+def _load_source(source: ModelSource) -> Encoder:
+    """Load an encoder from a Hugging Face folder or a `.gguf` file."""
+    if source.kind == "hf" and supports(source.path):
+        minilm = MiniLM(source.path, MAX_TOKENS)
+        return Encoder(minilm, minilm.dim)
+    return _load_with_transformers(source)
 
 
 def load_encoder(settings: Settings) -> Encoder:
