@@ -23,11 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-# transformers' modeling code takes seconds to import: only the float32/bfloat16 path and the
-# one-time GGUF conversion import it (inside the functions below); the int4 path needs only the
-# tokenizer and the config.
-from transformers import AutoConfig, AutoTokenizer
-
+# transformers takes seconds to import: only the float32/bfloat16 path and the one-time GGUF
+# conversion import it (inside the functions below); the int4 path reads the converted folder
+# with the `tokenizers` library (agent/models/chat_tokenizer.py).
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
@@ -192,7 +190,7 @@ def cache_dir_for(settings: Settings, sha256: str) -> Path:
 
 def _load_folder(folder: Path, dtype: torch.dtype) -> Generator:
     """Load a Hugging Face model folder (also the conversion cache)."""
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -206,7 +204,7 @@ def _plain_copy(gguf_model: PreTrainedModel) -> PreTrainedModel:
     The copy is built on the meta device and takes the GGUF model's tensors as they are (no
     random init, no copy); its non-persistent buffers stay on meta, so it is only fit to save.
     """
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     config_dict = gguf_model.config.to_dict()
     config_dict.pop("quantization_config", None)
@@ -226,7 +224,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     The model is written into a temporary folder beside `target` and renamed into place, so an
     interrupted conversion never leaves a half-written cache.
     """
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf.parent), gguf.name
     with quiet_loading():
@@ -293,18 +291,25 @@ def _load_gguf(
 
 def _int4_from_folder(gguf: Path, folder: Path, progress: Progress) -> Generator:
     """The int4 decoder of `gguf`, with tokenizer and config from its converted `folder`."""
-    from transformers import GenerationConfig
-
+    from agent.models.chat_tokenizer import ChatTokenizer, read_config
     from agent.models.fast_decode import Int4Generator, eos_ids
     from agent.models.gguf_int4 import load_int4_llama
 
-    with quiet_loading():
+    config: Any = read_config(folder)
+    if config is None:
+        raise OSError(f"{folder} has no config.json")
+    if (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default") != "default":
+        from transformers import AutoConfig  # its rope initialisers want its config object
+
         config = AutoConfig.from_pretrained(str(folder))
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        try:
-            generation = GenerationConfig.from_pretrained(str(folder))
-        except OSError:
-            generation = None
+    try:
+        tokenizer: Any = ChatTokenizer.from_folder(folder)
+    except (OSError, ValueError, KeyError):  # not the files it reads: transformers' way
+        from transformers import AutoTokenizer
+
+        with quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    generation = read_config(folder, "generation_config.json")
     model = load_int4_llama(gguf, folder, config, progress)
     return Int4Generator(model, tokenizer, eos_ids(tokenizer, config, generation))
 
