@@ -9,7 +9,10 @@ Cases (each in this process, one after the other; `--cases` picks some):
 
 Each tree goes to `<out>/profiles/<case>.txt` (frames under 2% of the time hidden).
 
-    .venv/bin/python bench/profile.py [--cases turn decode] [--out bench/results]
+    .venv/bin/python bench/hotspots.py [--cases turn decode] [--out bench/results]
+
+(Not named profile.py: a script folder is first on sys.path, and that name would shadow the
+standard library module cProfile imports.)
 """
 
 from __future__ import annotations
