@@ -73,3 +73,10 @@ def test_peak_of_finds_the_largest_nested_rss() -> None:
     run = bench_module("run")
     assert run.peak_of({"rows": [{"peak_rss_mb": 10}, {"peak_rss_mb": 30.4}]}) == 30
     assert run.peak_of({"rows": []}) is None
+
+
+def test_no_bench_script_shadows_a_standard_library_module() -> None:
+    # bench/ is first on sys.path when a script runs: bench/profile.py once hid the standard
+    # library's `profile`, and every import of cProfile (torch imports it) failed
+    names = {path.stem for path in BENCH.glob("*.py")}
+    assert not names & sys.stdlib_module_names
