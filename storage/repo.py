@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -316,81 +315,6 @@ def bump_memory_version(s: Session, profile_id: int) -> int:
         .values(memory_version=Profile.memory_version + 1)
     )
     return memory_version(s, profile_id)
-
-
-# (id, kind, key_emb, value_emb or None when it equals key_emb, key_terms, prev_id, next_id,
-#  speaker, value_text or None when it equals key_text)
-CacheRow = tuple[
-    int, str, bytes, bytes | None, bytes | None, int | None, int | None, str, str | None
-]
-
-
-def cache_rows(s: Session, profile_id: int) -> list[CacheRow]:
-    """What a reader caches of every memory of the profile, by id, in one lean query: the
-    speaker is the source turn's ("" when none); a value blob or text equal to the key's comes
-    back as None (turns: half the bytes to copy)."""
-    same_emb = Memory.value_emb == Memory.key_emb
-    same_text = Memory.value_text == Memory.key_text
-    query = (
-        select(
-            Memory.id,
-            Memory.kind,
-            Memory.key_emb,
-            case((same_emb, None), else_=Memory.value_emb),
-            Memory.key_terms,
-            Memory.prev_id,
-            Memory.next_id,
-            func.coalesce(Turn.speaker, ""),
-            case((same_text, None), else_=Memory.value_text),
-        )
-        .outerjoin(Turn, Turn.id == Memory.source_turn_id)
-        .where(Memory.profile_id == profile_id)
-        .order_by(Memory.id)
-    )
-    return _plain_rows(s, query)  # type: ignore[return-value]
-
-
-def _plain_rows(s: Session, query: Select[Any]) -> list[tuple[Any, ...]]:
-    """The rows of `query` as the database driver returns them: plain tuples, none of
-    SQLAlchemy's row objects and result processing (half the time of a 100k-row load). Only
-    for columns whose driver values are already what the caller wants (ints, text, bytes)."""
-    connection = s.connection()
-    compiled = query.compile(dialect=connection.dialect)
-    params = compiled.construct_params()
-    if compiled.positional:
-        args: Any = tuple(params[name] for name in compiled.positiontup or ())
-    else:
-        args = params
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(compiled), args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def key_texts(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:
-    """The key text of each memory (ids not found are left out)."""
-    found: dict[int, str] = {}
-    for start in range(0, len(memory_ids), 10_000):  # bound the number of SQL parameters
-        chunk = memory_ids[start : start + 10_000]
-        rows = s.execute(select(Memory.id, Memory.key_text).where(Memory.id.in_(chunk)))
-        found.update({memory_id: key for memory_id, key in rows})
-    return found
-
-
-def store_key_terms(s: Session, terms: Sequence[tuple[int, str, bytes]]) -> None:
-    """Store (memory id, key text, key terms): each where the memory still has that key text
-    (a key changed meanwhile keeps its terms NULL). Not a memory change: no version bump."""
-    if not terms:
-        return
-    table = Memory.__table__
-    s.connection().execute(  # Core executemany: one statement, many rows
-        update(table)
-        .where(table.c.id == bindparam("m_id"), table.c.key_text == bindparam("m_key"))
-        .values(key_terms=bindparam("m_terms")),
-        [{"m_id": i, "m_key": k, "m_terms": t} for i, k, t in terms],
-    )
 
 
 def memory_speakers(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:

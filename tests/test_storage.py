@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from storage import repo
+from storage import cache_rows, repo
 from storage.db import StorageError, make_engine, session_factory
 from storage.models import Memory
 
@@ -208,10 +208,10 @@ def test_upgrade_to_key_terms_leaves_them_to_compute(tmp_path: Path) -> None:
     )
     sessions = session_factory(make_engine(f"sqlite:///{path}"))
     with sessions() as s:
-        (row,) = repo.cache_rows(s, 1)
+        (row,) = cache_rows.cache_rows(s, 1)
         assert row[4] is None and row[8] == "v"  # no terms yet; the value differs from the key
-        assert repo.key_texts(s, [row[0]]) == {row[0]: "k"}
+        assert cache_rows.key_texts(s, [row[0]]) == {row[0]: "k"}
     with sessions() as s, s.begin():
-        repo.store_key_terms(s, [(row[0], "not the key", b"x"), (row[0], "k", b"terms")])
+        cache_rows.store_key_terms(s, [(row[0], "not the key", b"x"), (row[0], "k", b"terms")])
     with sessions() as s:
-        assert repo.cache_rows(s, 1)[0][4] == b"terms"
+        assert cache_rows.cache_rows(s, 1)[0][4] == b"terms"

@@ -22,7 +22,7 @@ from agent.memory.lexical import decode_terms, encode_terms, stale_rows, tokens
 from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
 from agent.memory.unit import Unit
-from storage import repo
+from storage import cache_rows, repo
 
 
 class Encoder(Protocol):
@@ -118,7 +118,7 @@ class MemoryStore:
             return
         try:
             with self.sessions() as s, s.begin():
-                repo.store_key_terms(s, computed)
+                cache_rows.store_key_terms(s, computed)
         except OperationalError:
             pass
 
@@ -282,7 +282,7 @@ def load_profile(
     """The profile's key cache and text index from one query, with the key terms stored with
     each memory; a key without (valid) stored terms is tokenised here. Returns them and the
     (id, key text, encoded terms) computed, for the caller to store."""
-    rows = repo.cache_rows(s, profile_id)
+    rows = cache_rows.cache_rows(s, profile_id)
     if not rows:
         return KeyCache(dim), TextIndex(), []
     ids, kinds, key_embs, value_embs, stored, prevs, nexts, speakers, values = zip(
@@ -304,7 +304,7 @@ def with_missing_terms(
     missing = stale_rows(stored)
     if not missing:
         return list(stored), []  # type: ignore[arg-type]
-    texts = repo.key_texts(s, [ids[row] for row in missing])
+    texts = cache_rows.key_texts(s, [ids[row] for row in missing])
     complete = list(stored)
     computed = []
     for row in missing:
