@@ -1,0 +1,89 @@
+"""End-to-end memory network (Sukhbaatar et al. 2015, "End-To-End Memory Networks").
+
+With K hops, embeddings E_0..E_K (d-dimensional, adjacent weight tying: A^k = E_{k-1},
+C^k = E_k, the question embedding B = E_0, the answer matrix W = E_K^T):
+
+    m_i^k = sum_j l_j * A^k x_ij + T_A^k(i)          memory keys (position encoding l)
+    c_i^k = sum_j l_j * C^k x_ij + T_C^k(i)          memory values
+    u^1   = sum_j l_j * B q_j
+    p^k   = softmax_i(u^k . m_i^k)                   (linear start: p^k = u^k . m_i^k)
+    o^k   = sum_i p_i^k c_i^k
+    u^k+1 = u^k + o^k
+    a     = softmax(W u^K+1)
+
+Position encoding (PE): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J words, k = 1..d.
+Temporal encoding (TE): T(i) is a learned vector for the memory i sentences before the
+question (memories arrive most recent first), tied across hops like the embeddings.
+Linear start (LS): training begins without the softmax over memories, which is put back once
+the validation loss stops falling (`linear_start` flag).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def position_encoding(words: int, dim: int) -> torch.Tensor:
+    """l (J, d): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j and k counted from 1."""
+    j = torch.arange(1, words + 1, dtype=torch.float32)[:, None]  # (J, 1)
+    k = torch.arange(1, dim + 1, dtype=torch.float32)[None, :]  # (1, d)
+    return (1 - j / words) - (k / dim) * (1 - 2 * j / words)
+
+
+class MemN2N(nn.Module):
+    """MemN2N with adjacent weight tying, PE, TE and linear start, over padded index tensors."""
+
+    def __init__(
+        self,
+        vocab: int,
+        dim: int = 20,
+        hops: int = 3,
+        memories: int = 50,
+        position: bool = True,
+        temporal: bool = True,
+    ) -> None:
+        super().__init__()
+        self.hops, self.position, self.temporal = hops, position, temporal
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(vocab, dim, padding_idx=0) for _ in range(hops + 1)
+        )
+        self.times = nn.ParameterList(
+            nn.Parameter(torch.zeros(memories, dim)) for _ in range(hops + 1)
+        )
+        for e in self.embeddings:
+            nn.init.normal_(e.weight, std=0.1)
+            with torch.no_grad():
+                e.weight[0].zero_()
+        for t in self.times:
+            nn.init.normal_(t, std=0.1)
+        self.linear_start = False
+
+    def embed(self, ids: torch.Tensor, k: int) -> torch.Tensor:
+        """sum_j l_j * E_k x_j: (..., J) -> (..., d); the plain bag of words without PE."""
+        e = self.embeddings[k](ids)  # (..., J, d)
+        if self.position:
+            e = e * position_encoding(ids.shape[-1], e.shape[-1])  # (J, d) broadcast
+        return e.sum(-2)
+
+    def memory(self, story: torch.Tensor, k: int) -> torch.Tensor:
+        """The memories through embedding k, with its temporal vectors: (B, M, J) -> (B, M, d)."""
+        m = self.embed(story, k)  # (B, M, d)
+        if self.temporal:
+            m = m + self.times[k][: story.shape[1]]  # (M, d) broadcast over the batch
+        return m
+
+    def forward(self, story: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        """Answer logits (B, V) for stories (B, M, J) and questions (B, J); ids 0 pad."""
+        present = story.ne(0).any(-1)  # (B, M): a memory holds at least one word
+        u = self.embed(question, 0)  # (B, d)
+        for k in range(self.hops):
+            keys, values = self.memory(story, k), self.memory(story, k + 1)  # (B, M, d)
+            scores = torch.einsum("bmd,bd->bm", keys, u)  # (B, M)
+            if self.linear_start:
+                p = scores.masked_fill(~present, 0.0)
+            else:
+                p = scores.masked_fill(~present, float("-inf")).softmax(-1)
+                p = torch.nan_to_num(p)  # a story without memories reads nothing
+            u = u + torch.einsum("bm,bmd->bd", p, values)  # (B, d)
+        return u @ self.embeddings[self.hops].weight.t()  # (B, V)

@@ -1,0 +1,123 @@
+"""The trainable memory networks: bAbI parsing, MemN2N shapes, masking, and a tiny task."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from agent.memnets.babi import Vocab, parse, vectorize, words
+from agent.memnets.memn2n import MemN2N, position_encoding
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SAMPLE = """1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Where is Mary? \tbathroom\t1
+4 Daniel went back to the hallway.
+5 Where is Daniel? \thallway\t4
+1 Sandra journeyed to the bedroom.
+2 How do you go from the kitchen to the garden?\ts,e\t1
+"""
+
+
+def test_parse_splits_stories_questions_answers_and_support() -> None:
+    first, second, third = parse(SAMPLE)
+    assert first.story == [
+        ["mary", "moved", "to", "the", "bathroom"],
+        words("John went to the hallway."),
+    ]
+    assert first.question == ["where", "is", "mary"] and first.answer == "bathroom"
+    assert first.support == [0]
+    assert len(second.story) == 3 and second.support == [2] and second.answer == "hallway"
+    assert third.story == [["sandra", "journeyed", "to", "the", "bedroom"]]  # a new story
+    assert third.answer == "s,e"  # a path answer is one class
+
+
+def test_vectorize_puts_the_most_recent_memory_first_and_pads_with_zero() -> None:
+    examples = parse(SAMPLE)
+    vocab = Vocab.build(examples)
+    batch = vectorize(examples, vocab, memories=2)
+    assert batch.story.shape == (3, 2, 10) and batch.question.shape == (3, 10)  # longest: 10 words
+    # example 2 keeps its last two statements, newest first
+    assert (
+        batch.story[1, 0, 0] == vocab.index["daniel"]
+        and batch.story[1, 1, 0] == vocab.index["john"]
+    )
+    assert batch.story[2, 1].eq(0).all()  # one statement: the second memory is empty
+    assert batch.answer.tolist() == [vocab.index[a] for a in ("bathroom", "hallway", "s,e")]
+
+
+def test_position_encoding_against_hand_computed_values() -> None:
+    # l_kj = (1 - j/J) - (k/d)(1 - 2j/J) with J = 2, d = 2
+    expected = torch.tensor(
+        [[0.5 - 0.5 * 0.0, 0.5 - 1.0 * 0.0], [0.0 - 0.5 * -1.0, 0.0 - 1.0 * -1.0]]
+    )
+    torch.testing.assert_close(position_encoding(2, 2), expected)
+
+
+def test_memn2n_shapes_and_empty_memories_change_nothing() -> None:
+    torch.manual_seed(0)
+    model = MemN2N(vocab=12, dim=8, hops=3, memories=6).eval()
+    story = torch.randint(1, 12, (4, 3, 5))
+    question = torch.randint(1, 12, (4, 5))
+    logits = model(story, question)
+    assert logits.shape == (4, 12)
+    padded = torch.cat([story, torch.zeros(4, 3, 5, dtype=torch.long)], dim=1)  # 3 empty memories
+    torch.testing.assert_close(model(padded, question), logits)
+    model.linear_start = True
+    assert model(padded, question).shape == (4, 12)
+    assert torch.isfinite(model(torch.zeros(1, 2, 5, dtype=torch.long), question[:1])).all()
+
+
+def where_is_task(n: int, seed: int) -> str:
+    """bAbI task 1 in miniature: people move around; where is one of them?"""
+    rng = random.Random(seed)
+    people, places = (
+        ["mary", "john", "sandra", "daniel"],
+        ["kitchen", "garden", "office", "hallway"],
+    )
+    lines = []
+    for _ in range(n):
+        moves = [(rng.choice(people), rng.choice(places)) for _ in range(4)]
+        for i, (who, where) in enumerate(moves, start=1):
+            lines.append(f"{i} {who} went to the {where}.")
+        who = rng.choice([w for w, _ in moves])
+        last = max(i for i, (w, _) in enumerate(moves) if w == who)
+        lines.append(f"5 Where is {who}? \t{moves[last][1]}\t{last + 1}")
+    return "\n".join(lines)
+
+
+def test_memn2n_learns_a_small_where_is_task_in_seconds() -> None:
+    torch.manual_seed(0)
+    train, test = parse(where_is_task(400, seed=1)), parse(where_is_task(100, seed=2))
+    vocab = Vocab.build(train)
+    data, held = vectorize(train, vocab, memories=4), vectorize(test, vocab, memories=4)
+    model = MemN2N(len(vocab), dim=20, hops=2, memories=4)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(60):
+        for start in range(0, len(train), 32):
+            part = slice(start, start + 32)
+            loss = torch.nn.functional.cross_entropy(
+                model(data.story[part], data.question[part]), data.answer[part]
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    with torch.no_grad():
+        accuracy = (model(held.story, held.question).argmax(-1) == held.answer).float().mean()
+    assert accuracy > 0.9
+
+
+def test_the_chat_path_does_not_import_the_memory_networks() -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import tui.app, agent.bootstrap; "
+        "print('agent.memnets' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
