@@ -1,0 +1,93 @@
+"""Key-value memory network (Miller et al. 2016, "Key-Value Memory Networks for Directly
+Reading Documents").
+
+Memories are (key, value) pairs, each embedded by its own bag of words; the question is read
+against the keys and the values are what comes back. With H hops and maps R_1..R_H:
+
+    q^1   = sum_j l_j * A_Q x_j                      the question
+    k_i   = sum_j l_j * A_K key_ij + T_K(i)          keys (position and temporal encoding)
+    v_i   = sum_j l_j * A_V value_ij + T_V(i)        values
+    p^h   = softmax_i(q^h . k_i)                     the attention read over every memory
+    o^h   = sum_i p_i^h v_i
+    q^h+1 = R_h (q^h + o^h)
+    a     = softmax(W q^H+1)                         over the answer classes
+
+On bAbI a memory's key and value are the same sentence (the paper's "sentence-level" memory),
+embedded twice with different matrices. The product's memory read (agent/memory/read.py) is
+this read with fixed sentence-encoder embeddings and no training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from agent.memnets.memn2n import position_encoding
+
+
+class BagEmbedding(nn.Module):
+    """sum_j l_j * E x_j over the last dim of an index tensor (..., J) -> (..., d)."""
+
+    def __init__(self, vocab: int, dim: int, position: bool = True) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        nn.init.normal_(self.embedding.weight, std=0.1)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+        self.position = position
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        e = self.embedding(ids)  # (..., J, d)
+        if self.position:
+            e = e * position_encoding(ids.shape[-1], e.shape[-1])
+        return e.sum(-2)
+
+
+class KeyValueMemoryNetwork(nn.Module):
+    """Question, key and value embeddings, H attention hops with maps R_h, an output layer."""
+
+    def __init__(
+        self,
+        vocab: int,
+        answers: int,
+        dim: int = 20,
+        hops: int = 2,
+        memories: int = 50,
+        position: bool = True,
+        temporal: bool = True,
+    ) -> None:
+        super().__init__()
+        self.question = BagEmbedding(vocab, dim, position)
+        self.key = BagEmbedding(vocab, dim, position)
+        self.value = BagEmbedding(vocab, dim, position)
+        self.key_time = nn.Parameter(torch.randn(memories, dim) * 0.1) if temporal else None
+        self.value_time = nn.Parameter(torch.randn(memories, dim) * 0.1) if temporal else None
+        self.hop_maps = nn.ModuleList(nn.Linear(dim, dim, bias=False) for _ in range(hops))
+        for r in self.hop_maps:
+            nn.init.eye_(r.weight)  # start as the plain q + o update
+        self.output = nn.Linear(dim, answers, bias=False)
+
+    def read(
+        self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, present: torch.Tensor
+    ) -> torch.Tensor:
+        """o = sum_i softmax_i(q . k_i) v_i over present memories: q (B, d), keys and values
+        (B, M, d), present (B, M) bool -> (B, d); nothing present reads zero."""
+        scores = torch.einsum("bmd,bd->bm", keys, q).masked_fill(~present, float("-inf"))
+        p = torch.nan_to_num(scores.softmax(-1))  # (B, M)
+        return torch.einsum("bm,bmd->bd", p, values)
+
+    def forward(
+        self, story: torch.Tensor, question: torch.Tensor, values: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Answer logits (B, answers) for key sentences (B, M, J), questions (B, J) and value
+        sentences (B, M, J'), the keys themselves when not given; ids 0 pad."""
+        values = story if values is None else values
+        present = story.ne(0).any(-1)  # (B, M)
+        keys, vals = self.key(story), self.value(values)  # (B, M, d)
+        if self.key_time is not None and self.value_time is not None:
+            keys = keys + self.key_time[: story.shape[1]]
+            vals = vals + self.value_time[: story.shape[1]]
+        q = self.question(question)  # (B, d)
+        for hop_map in self.hop_maps:
+            q = hop_map(q + self.read(q, keys, vals, present))
+        return self.output(q)
