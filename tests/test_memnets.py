@@ -14,6 +14,7 @@ import torch
 from agent.memnets.babi import Vocab, parse, vectorize, words
 from agent.memnets.kvmemnn import KeyValueMemoryNetwork
 from agent.memnets.memn2n import MemN2N, position_encoding
+from agent.memnets.train import accuracy, add_noise, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,3 +150,22 @@ def test_the_chat_path_does_not_import_the_memory_networks() -> None:
         [sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_random_noise_inserts_empty_memories_and_keeps_the_order() -> None:
+    story = torch.tensor([[[1, 1], [2, 2], [3, 3], [4, 4]]])  # (1, 4, 2), newest first
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(add_noise(story, 0.0, generator), story)
+    every = add_noise(story, 1.0, generator)  # an empty memory after each one
+    assert every[0, :, 0].tolist() == [1, 0, 2, 0]
+
+
+def test_training_with_linear_start_puts_the_softmax_back_and_learns() -> None:
+    torch.manual_seed(0)
+    train_set, test_set = parse(where_is_task(400, seed=1)), parse(where_is_task(100, seed=2))
+    vocab = Vocab.build(train_set)
+    data, held = vectorize(train_set, vocab, memories=4), vectorize(test_set, vocab, memories=4)
+    model = MemN2N(len(vocab), dim=20, hops=2, memories=4)
+    history = train(model, data, held, epochs=40, lr=0.02, noise=0.0)
+    assert history.linear_start_ended is not None and not model.linear_start
+    assert len(history.valid_loss) == 40 and accuracy(model, held) > 0.9
