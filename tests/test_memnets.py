@@ -12,8 +12,9 @@ from pathlib import Path
 import torch
 
 from agent.memnets.babi import Vocab, parse, vectorize, words
+from agent.memnets.embedding import position_encoding
 from agent.memnets.kvmemnn import KeyValueMemoryNetwork
-from agent.memnets.memn2n import MemN2N, position_encoding
+from agent.memnets.memn2n import MemN2N
 from agent.memnets.train import accuracy, add_noise, train
 
 ROOT = Path(__file__).resolve().parents[1]

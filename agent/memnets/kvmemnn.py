@@ -22,25 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agent.memnets.memn2n import position_encoding
-
-
-class BagEmbedding(nn.Module):
-    """sum_j l_j * E x_j over the last dim of an index tensor (..., J) -> (..., d)."""
-
-    def __init__(self, vocab: int, dim: int, position: bool = True) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
-        nn.init.normal_(self.embedding.weight, std=0.1)
-        with torch.no_grad():
-            self.embedding.weight[0].zero_()
-        self.position = position
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        e = self.embedding(ids)  # (..., J, d)
-        if self.position:
-            e = e * position_encoding(ids.shape[-1], e.shape[-1])
-        return e.sum(-2)
+from agent.memnets.embedding import BagEmbedding
 
 
 class KeyValueMemoryNetwork(nn.Module):

@@ -23,12 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def position_encoding(words: int, dim: int) -> torch.Tensor:
-    """l (J, d): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j and k counted from 1."""
-    j = torch.arange(1, words + 1, dtype=torch.float32)[:, None]  # (J, 1)
-    k = torch.arange(1, dim + 1, dtype=torch.float32)[None, :]  # (1, d)
-    return (1 - j / words) - (k / dim) * (1 - 2 * j / words)
+from agent.memnets.embedding import BagEmbedding
 
 
 class MemN2N(nn.Module):
@@ -44,31 +39,18 @@ class MemN2N(nn.Module):
         temporal: bool = True,
     ) -> None:
         super().__init__()
-        self.hops, self.position, self.temporal = hops, position, temporal
-        self.embeddings = nn.ModuleList(
-            nn.Embedding(vocab, dim, padding_idx=0) for _ in range(hops + 1)
-        )
+        self.hops, self.temporal = hops, temporal
+        self.embeddings = nn.ModuleList(BagEmbedding(vocab, dim, position) for _ in range(hops + 1))
         self.times = nn.ParameterList(
             nn.Parameter(torch.zeros(memories, dim)) for _ in range(hops + 1)
         )
-        for e in self.embeddings:
-            nn.init.normal_(e.weight, std=0.1)
-            with torch.no_grad():
-                e.weight[0].zero_()
         for t in self.times:
             nn.init.normal_(t, std=0.1)
         self.linear_start = False
 
-    def embed(self, ids: torch.Tensor, k: int) -> torch.Tensor:
-        """sum_j l_j * E_k x_j: (..., J) -> (..., d); the plain bag of words without PE."""
-        e = self.embeddings[k](ids)  # (..., J, d)
-        if self.position:
-            e = e * position_encoding(ids.shape[-1], e.shape[-1])  # (J, d) broadcast
-        return e.sum(-2)
-
     def memory(self, story: torch.Tensor, k: int) -> torch.Tensor:
         """The memories through embedding k, with its temporal vectors: (B, M, J) -> (B, M, d)."""
-        m = self.embed(story, k)  # (B, M, d)
+        m = self.embeddings[k](story)  # (B, M, d)
         if self.temporal:
             m = m + self.times[k][: story.shape[1]]  # (M, d) broadcast over the batch
         return m
@@ -76,7 +58,7 @@ class MemN2N(nn.Module):
     def forward(self, story: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         """Answer logits (B, V) for stories (B, M, J) and questions (B, J); ids 0 pad."""
         present = story.ne(0).any(-1)  # (B, M): a memory holds at least one word
-        u = self.embed(question, 0)  # (B, d)
+        u = self.embeddings[0](question)  # (B, d)
         for k in range(self.hops):
             keys, values = self.memory(story, k), self.memory(story, k + 1)  # (B, M, d)
             scores = torch.einsum("bmd,bd->bm", keys, u)  # (B, M)
@@ -86,4 +68,4 @@ class MemN2N(nn.Module):
                 p = scores.masked_fill(~present, float("-inf")).softmax(-1)
                 p = torch.nan_to_num(p)  # a story without memories reads nothing
             u = u + torch.einsum("bm,bmd->bd", p, values)  # (B, d)
-        return u @ self.embeddings[self.hops].weight.t()  # (B, V)
+        return u @ self.embeddings[self.hops].embedding.weight.t()  # (B, V)
