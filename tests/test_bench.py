@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -80,3 +81,39 @@ def test_no_bench_script_shadows_a_standard_library_module() -> None:
     # library's `profile`, and every import of cProfile (torch imports it) failed
     names = {path.stem for path in BENCH.glob("*.py")}
     assert not names & sys.stdlib_module_names
+
+
+def test_babi_bench_writes_the_documented_entry_and_keeps_the_others(tmp_path: Path) -> None:
+    from tests.test_memnets import where_is_task
+
+    folder = tmp_path / "babi" / "en"
+    folder.mkdir(parents=True)
+    (folder / "qa1_single-supporting-fact_train.txt").write_text(where_is_task(60, seed=1))
+    (folder / "qa1_single-supporting-fact_test.txt").write_text(where_is_task(20, seed=2))
+    out = tmp_path / "babi.json"
+    out.write_text(json.dumps({"dnc": {"mean_error": 1.0}}))
+    babi = bench_module("babi")
+    common = ["--data", str(tmp_path / "babi"), "--tasks", "1", "--epochs", "2", "--out", str(out)]
+    assert babi.main([*common, "--model", "kvmemnn", "--joint", "--dim", "8"]) == 0
+    assert babi.main([*common, "--model", "memn2n"]) == 0
+    results = json.loads(out.read_text())
+    assert set(results) == {"dnc", "kvmemnn", "memn2n_per_task"}
+    for key, joint in (("kvmemnn", True), ("memn2n_per_task", False)):
+        entry = results[key]
+        assert entry["setting"] == "en" and entry["joint"] is joint
+        assert set(entry["per_task"]) == {"1"} and 0 <= entry["per_task"]["1"] <= 100
+        assert entry["mean_error"] == entry["per_task"]["1"]
+        assert entry["failed_tasks"] == int(entry["per_task"]["1"] > 5)
+        assert entry["training_seconds"] > 0 and entry["machine"]["cpus"]
+    assert results["memn2n_per_task"]["paper"]["per_task"]["1"] == 0.0
+    assert babi.main(["--data", str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+def test_babi_bench_paper_figures_match_the_papers_summary_rows() -> None:
+    babi = bench_module("babi")
+    for column, mean, failed in (
+        (babi.PAPER_MEMN2N_JOINT, 12.4, 11),
+        (babi.PAPER_MEMN2N_PER_TASK, 13.9, 11),
+    ):
+        assert len(column) == 20 and round(sum(column) / 20, 1) == mean
+        assert sum(e > babi.FAILED_ABOVE for e in column) == failed

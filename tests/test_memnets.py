@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from agent.memnets.babi import Vocab, parse, vectorize, words
+from agent.memnets.babi import Batch, Vocab, parse, vectorize, words
 from agent.memnets.embedding import position_encoding
 from agent.memnets.kvmemnn import KeyValueMemoryNetwork
 from agent.memnets.memn2n import MemN2N
-from agent.memnets.train import accuracy, add_noise, train
+from agent.memnets.train import accuracy, add_noise, epoch_batches, logits_of, train, trimmed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,10 +57,8 @@ def test_vectorize_puts_the_most_recent_memory_first_and_pads_with_zero() -> Non
 
 
 def test_position_encoding_against_hand_computed_values() -> None:
-    # l_kj = (1 - j/J) - (k/d)(1 - 2j/J) with J = 2, d = 2
-    expected = torch.tensor(
-        [[0.5 - 0.5 * 0.0, 0.5 - 1.0 * 0.0], [0.0 - 0.5 * -1.0, 0.0 - 1.0 * -1.0]]
-    )
+    # l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J) with J = 2, d = 2: 1 + (k - 1.5)(j - 1.5)
+    expected = torch.tensor([[1 + 0.25, 1 - 0.25], [1 - 0.25, 1 + 0.25]])
     torch.testing.assert_close(position_encoding(2, 2), expected)
 
 
@@ -167,6 +165,46 @@ def test_training_with_linear_start_puts_the_softmax_back_and_learns() -> None:
     vocab = Vocab.build(train_set)
     data, held = vectorize(train_set, vocab, memories=4), vectorize(test_set, vocab, memories=4)
     model = MemN2N(len(vocab), dim=20, hops=2, memories=4)
-    history = train(model, data, held, epochs=40, lr=0.02, noise=0.0)
-    assert history.linear_start_ended is not None and not model.linear_start
-    assert len(history.valid_loss) == 40 and accuracy(model, held) > 0.9
+    history = train(model, data, held, epochs=30, linear_start_epochs=5, noise=0.0)
+    assert history.linear_start_ended == 5 and not model.linear_start
+    assert len(history.valid_loss) == 35 and accuracy(model, held) > 0.9
+
+
+def test_trimming_drops_only_slots_empty_in_every_story() -> None:
+    story = torch.zeros(2, 5, 3, dtype=torch.long)
+    story[0, :2, 0] = 4  # two memories
+    story[1, :3, 1] = 7  # three memories
+    assert trimmed(story).shape == (2, 3, 3)
+    assert trimmed(torch.zeros(1, 4, 2, dtype=torch.long)).shape == (1, 1, 2)
+
+
+def test_bucketed_batches_cover_every_example_once_with_similar_lengths() -> None:
+    lengths = torch.tensor([1, 50] * 64)  # (128,)
+    generator = torch.Generator().manual_seed(0)
+    batches = epoch_batches(lengths, 32, generator, bucket=True)
+    assert sorted(torch.cat(batches).tolist()) == list(range(128))
+    assert all(len(set(lengths[b].tolist())) == 1 for b in batches)  # short and long apart
+    plain = epoch_batches(lengths, 32, generator, bucket=False)
+    assert sorted(torch.cat(plain).tolist()) == list(range(128))
+
+
+def test_trimmed_evaluation_matches_the_padded_forward_pass() -> None:
+    torch.manual_seed(0)
+    model = MemN2N(vocab=12, dim=8, hops=2, memories=10).eval()
+    story = torch.zeros(5, 10, 4, dtype=torch.long)
+    story[:, :3] = torch.randint(1, 12, (5, 3, 4))
+    batch = Batch(story, torch.randint(1, 12, (5, 4)), torch.randint(0, 12, (5,)))
+    with torch.no_grad():
+        torch.testing.assert_close(logits_of(model, batch, chunk=2), model(story, batch.question))
+
+
+def test_training_leaves_models_without_linear_start_without_it() -> None:
+    # a model without the flag (KV-MemNN, the DNC) must not gain one: a second train() call
+    # would then run linear-start epochs it ignores
+    train_set = parse(where_is_task(40, seed=1))
+    vocab = Vocab.build(train_set)
+    data = vectorize(train_set, vocab, memories=4)
+    model = KeyValueMemoryNetwork(len(vocab), answers=len(vocab), dim=8, hops=1, memories=4)
+    history = train(model, data, data, epochs=1, noise=0.0)
+    assert not hasattr(model, "linear_start") and history.linear_start_ended is None
+    assert len(history.valid_loss) == 1

@@ -1,9 +1,12 @@
 """The bag-of-words sentence embedding both memory networks use, with position encoding
 (Sukhbaatar et al. 2015, section 4.1):
 
-    embed(x) = sum_j l_j * E x_j,    l_kj = (1 - j/J) - (k/d)(1 - 2j/J)
+    embed(x) = sum_j l_j * E x_j,    l_kj = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (d J)
 
-for the J words x_j of a sentence and k = 1..d the embedding dimension.
+for the J word slots x_j of a (padded) sentence and k = 1..d the embedding dimension. This is
+the form in the authors' released code. The paper prints l_kj = (1 - j/J) - (k/d)(1 - 2j/J),
+about half of it; with the printed form and the same training, task 16 of bAbI failed (52% test
+error over two seeds, against 1.0% and 0.8% with this one).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from torch import nn
 
 
 def position_encoding(words: int, dim: int) -> torch.Tensor:
-    """l (J, d): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j and k counted from 1."""
+    """l (J, d): l_kj = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (d J), j and k counted from 1."""
     j = torch.arange(1, words + 1, dtype=torch.float32)[:, None]  # (J, 1)
     k = torch.arange(1, dim + 1, dtype=torch.float32)[None, :]  # (1, d)
-    return (1 - j / words) - (k / dim) * (1 - 2 * j / words)
+    return 1 + 4 * (k - (dim + 1) / 2) * (j - (words + 1) / 2) / (dim * words)
 
 
 class BagEmbedding(nn.Module):

@@ -1,0 +1,319 @@
+"""The memory networks of agent/memnets/ trained and tested on the bAbI QA tasks, next to the
+papers' figures.
+
+Per task (one model per task) or joint (one model on all tasks' training questions). As in the
+MemN2N paper (section 4.2): 10% of each task's training questions are held out for
+validation, the most recent 50 statements are the memories, and of `--runs` runs with
+different seeds the one with the lowest validation error is reported. Test error per task,
+mean error, and failed tasks (error > 5%) go to the table and to `bench/results/babi.json`,
+which keeps the other models' entries:
+
+    {"<model>": {"mean_error": .., "failed_tasks": .., "per_task": {"1": ..}, "setting":
+     "en" | "en-10k", "joint": true | false, "config": {..}, "training_seconds": ..,
+     "machine": {..}, "paper": {..}}}
+
+Keys are the model name, with "_per_task" added for per-task runs (and "_<setting>" for 10k).
+
+    .venv/bin/python bench/babi.py --model memn2n --joint          # MemN2N joint, en (1k)
+    .venv/bin/python bench/babi.py --model kvmemnn --joint
+    .venv/bin/python bench/babi.py --model memn2n --tasks 1 2 3    # per task
+    .venv/bin/python bench/babi.py --model dnc --setting en-10k --tasks 1 4 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.memnets.babi import Batch, Example, Vocab, load_task, vectorize  # noqa: E402
+from agent.memnets.kvmemnn import KeyValueMemoryNetwork  # noqa: E402
+from agent.memnets.memn2n import MemN2N  # noqa: E402
+from agent.memnets.train import accuracy, train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "babi"
+RESULTS = ROOT / "bench" / "results" / "babi.json"
+TASKS = range(1, 21)
+FAILED_ABOVE = 5.0  # percent test error: the papers' "failed task" threshold
+
+# Test error (%) on bAbI 1k from Sukhbaatar et al. 2015, Table 1: "PE LS RN" (per task) and
+# "PE LS RN joint", 3 hops, the best of 10 runs by training error.
+PAPER_MEMN2N_PER_TASK = [
+    0.0, 8.3, 40.3, 2.8, 13.1, 7.6, 17.3, 10.0, 13.2, 15.1,
+    0.9, 0.2, 0.4, 1.7, 0.0, 1.3, 51.0, 11.1, 82.8, 0.0,
+]  # fmt: skip
+PAPER_MEMN2N_JOINT = [
+    0.0, 11.4, 21.9, 13.4, 14.4, 2.8, 18.3, 9.3, 1.9, 6.5,
+    0.3, 0.1, 0.2, 6.9, 0.0, 2.7, 40.4, 9.4, 88.0, 0.0,
+]  # fmt: skip
+PAPER_NOTES = {
+    "memn2n": "Sukhbaatar et al. 2015, Table 1 (1k, PE LS RN, 3 hops): per task 13.9% mean, "
+    "11 failed; joint 12.4% mean, 11 failed",
+    "kvmemnn": "Miller et al. 2016 report no bAbI figures (WikiMovies, WikiQA)",
+    "dnc": "Graves et al. 2016 (10k, joint): best run 3.8% mean error, 2 failed; mean of 20 runs "
+    "16.7 +- 7.6%",
+}
+
+
+@dataclass(frozen=True)
+class TaskData:
+    train: list[Example]
+    valid: list[Example]
+    test: list[Example]
+    note: str = ""  # e.g. a 10k task trained on the 1k file
+
+
+def load_setting(folder: Path, setting: str, task: int, valid_share: float = 0.1) -> TaskData:
+    """One task's training questions (the last `valid_share` held out) and test questions.
+    en-10k lacks qa3's training file in our copy: that task then trains on en's, and says so."""
+    note = ""
+    try:
+        train_all = load_task(folder / setting, task, "train")
+    except FileNotFoundError:
+        if setting == "en":
+            raise
+        train_all, note = load_task(folder / "en", task, "train"), f"task {task} trained on en"
+    cut = len(train_all) - max(1, int(len(train_all) * valid_share))
+    return TaskData(
+        train_all[:cut], train_all[cut:], load_task(folder / setting, task, "test"), note
+    )
+
+
+def build_model(name: str, vocab: int, args: argparse.Namespace) -> nn.Module:
+    if name == "memn2n":
+        return MemN2N(vocab, dim=args.dim, hops=args.hops, memories=args.memories)
+    if name == "kvmemnn":
+        return KeyValueMemoryNetwork(
+            vocab, answers=vocab, dim=args.dim, hops=args.hops, memories=args.memories
+        )
+    if name == "dnc":
+        from agent.memnets.dnc import DNCQA  # only this model needs it
+
+        return DNCQA(vocab, hidden=args.hidden, slots=args.slots, word=args.word, reads=args.reads)
+    raise SystemExit(f"unknown model {name!r}: memn2n, kvmemnn or dnc")
+
+
+def train_best(
+    make: Callable[[], nn.Module],
+    data: Batch,
+    valid: Batch,
+    args: argparse.Namespace,
+    label: str,
+) -> tuple[nn.Module, list[dict[str, Any]]]:
+    """`args.runs` trainings with seeds seed, seed+1, ...; the model with the best validation
+    accuracy, and a line per run."""
+    best: tuple[float, nn.Module] | None = None
+    runs = []
+    for run in range(args.runs):
+        seed = args.seed + run
+        torch.manual_seed(seed)
+        model = make()
+        started = time.perf_counter()
+
+        train(
+            model, data, valid, epochs=args.epochs, lr=args.lr, anneal_every=args.anneal_every,
+            linear_start_epochs=args.linear_start_epochs, noise=args.noise, seed=seed,
+            optimiser=args.optimiser,
+            on_epoch=partial(report, args, f"{label} run {run + 1}"),
+        )  # fmt: skip
+        valid_error = 100 * (1 - accuracy(model, valid))
+        seconds = time.perf_counter() - started
+        runs.append(
+            {"seed": seed, "valid_error": round(valid_error, 2), "seconds": round(seconds, 1)}
+        )
+        print(
+            f"  {label} run {run + 1}: valid error {valid_error:.1f}% ({seconds:.0f} s)", flush=True
+        )
+        if best is None or valid_error < best[0]:
+            best = (valid_error, model)
+    assert best is not None
+    return best[1], runs
+
+
+def report(args: argparse.Namespace, label: str, epoch: int, loss: float) -> None:
+    """Progress: every epoch with --verbose, else every tenth and the last."""
+    if args.verbose or (epoch + 1) % 10 == 0 or epoch + 1 == args.epochs:
+        print(f"  {label} epoch {epoch + 1}: valid loss {loss:.3f}", flush=True)
+
+
+def test_error(model: nn.Module, test: Batch) -> float:
+    return round(100 * (1 - accuracy(model, test)), 2)
+
+
+def run_joint(tasks: dict[int, TaskData], args: argparse.Namespace) -> dict[str, Any]:
+    """One model trained on every task's questions; test error per task."""
+    everything = [ex for d in tasks.values() for ex in d.train + d.valid + d.test]
+    vocab = Vocab.build(everything)
+    train_set = [ex for d in tasks.values() for ex in d.train]
+    valid_set = [ex for d in tasks.values() for ex in d.valid]
+    data = vectorize(train_set, vocab, args.memories)
+    width = data.story.shape[-1]
+    valid = pad_to(vectorize(valid_set, vocab, args.memories), width)
+    model, runs = train_best(
+        lambda: build_model(args.model, len(vocab), args), data, valid, args, "joint"
+    )
+    per_task = {
+        str(t): test_error(model, pad_to(vectorize(d.test, vocab, args.memories), width))
+        for t, d in tasks.items()
+    }
+    return {"per_task": per_task, "runs": runs}
+
+
+def run_per_task(tasks: dict[int, TaskData], args: argparse.Namespace) -> dict[str, Any]:
+    """A model per task, each with its own vocabulary."""
+    per_task, runs = {}, {}
+    for t, d in tasks.items():
+        vocab = Vocab.build(d.train + d.valid + d.test)
+        data = vectorize(d.train, vocab, args.memories)
+        width = data.story.shape[-1]
+        valid = pad_to(vectorize(d.valid, vocab, args.memories), width)
+        model, runs[str(t)] = train_best(
+            partial(build_model, args.model, len(vocab), args), data, valid, args, f"task {t}"
+        )
+        per_task[str(t)] = test_error(model, pad_to(vectorize(d.test, vocab, args.memories), width))
+        print(f"task {t}: test error {per_task[str(t)]:.1f}%", flush=True)
+    return {"per_task": per_task, "runs": runs}
+
+
+def pad_to(batch: Batch, width: int) -> Batch:
+    """The batch with words padded (or cut) to `width`: the position encoding depends on the
+    padded sentence length, so every split must use the training tensors' width."""
+
+    def fit(x: torch.Tensor) -> torch.Tensor:
+        extra = width - x.shape[-1]
+        return nn.functional.pad(x, (0, extra)) if extra >= 0 else x[..., :width]
+
+    return Batch(fit(batch.story), fit(batch.question), batch.answer)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "processor": platform.processor() or platform.machine(),
+        "system": platform.platform(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def paper_figures(model: str, joint: bool, setting: str) -> list[float] | None:
+    if model != "memn2n" or setting != "en":
+        return None
+    return PAPER_MEMN2N_JOINT if joint else PAPER_MEMN2N_PER_TASK
+
+
+def summarise(per_task: dict[str, float]) -> tuple[float, int]:
+    errors = list(per_task.values())
+    return round(statistics.mean(errors), 2), sum(e > FAILED_ABOVE for e in errors)
+
+
+def print_table(key: str, entry: dict[str, Any], paper: list[float] | None) -> None:
+    print(f"\n{key} ({entry['setting']}, {'joint' if entry['joint'] else 'per task'})")
+    print(f"{'task':>5} {'error %':>8} {'paper %':>8}")
+    for task, error in entry["per_task"].items():
+        theirs = f"{paper[int(task) - 1]:.1f}" if paper else "-"
+        print(f"{task:>5} {error:>8.1f} {theirs:>8}")
+    same = [paper[int(task) - 1] for task in entry["per_task"]] if paper else []
+    theirs_mean = f"{statistics.mean(same):.1f}" if same else "-"
+    print(f"{'mean':>5} {entry['mean_error']:>8.1f} {theirs_mean:>8}")
+    failed = sum(e > FAILED_ABOVE for e in same) if same else "-"
+    print(f"{'failed':>5} {entry['failed_tasks']:>8} {failed:>8}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the bAbI folder (en, en-10k)")
+    p.add_argument("--setting", choices=["en", "en-10k"], default="en")
+    p.add_argument("--model", choices=["memn2n", "kvmemnn", "dnc"], default="memn2n")
+    p.add_argument("--joint", action="store_true", help="one model on all tasks")
+    p.add_argument("--tasks", type=int, nargs="+", default=list(TASKS))
+    p.add_argument("--runs", type=int, default=1, help="seeds tried; best by validation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help="default: 60 joint, 100 per task (20 DNC)")
+    p.add_argument("--anneal-every", type=int, help="default: 15 joint, 25 per task")
+    p.add_argument("--lr", type=float, help="default 0.005 (SGD), 0.001 (Adam, the DNC)")
+    p.add_argument("--optimiser", choices=["sgd", "adam"], help="default: sgd, adam for the DNC")
+    p.add_argument("--dim", type=int, help="embedding size; default 50 joint, 20 per task")
+    p.add_argument("--hops", type=int, default=3)
+    p.add_argument("--memories", type=int, default=50)
+    p.add_argument("--noise", type=float, default=0.1, help="random-noise empty memories")
+    p.add_argument("--linear-start-epochs", type=int, help="default 30 joint, 20 per task")
+    p.add_argument("--hidden", type=int, default=64, help="DNC controller size")
+    p.add_argument("--slots", type=int, default=32, help="DNC memory slots")
+    p.add_argument("--word", type=int, default=16, help="DNC memory word size")
+    p.add_argument("--reads", type=int, default=2, help="DNC read heads")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    p.add_argument("--verbose", action="store_true", help="print every epoch")
+    p.add_argument("--out", type=Path, default=RESULTS, help="JSON file, updated in place")
+    args = p.parse_args(argv)
+    dnc = args.model == "dnc"
+    args.epochs = args.epochs or (20 if dnc else 60 if args.joint else 100)
+    args.anneal_every = args.anneal_every or (15 if args.joint else 25)
+    args.dim = args.dim or (50 if args.joint else 20)
+    args.optimiser = args.optimiser or ("adam" if dnc else "sgd")
+    args.lr = args.lr or (0.001 if args.optimiser == "adam" else 0.005)
+    if args.linear_start_epochs is None:
+        args.linear_start_epochs = 30 if args.joint else 20
+    if dnc:
+        args.noise = 0.0  # the DNC reads a word sequence: no memory slots to leave empty
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not (args.data / args.setting).is_dir():
+        print(f"no bAbI data at {args.data / args.setting} (see --data)", file=sys.stderr)
+        return 2
+    tasks = {t: load_setting(args.data, args.setting, t) for t in args.tasks}
+    started = time.perf_counter()
+    result = run_joint(tasks, args) if args.joint else run_per_task(tasks, args)
+    mean_error, failed = summarise(result["per_task"])
+    key = args.model + ("" if args.joint else "_per_task")
+    key += "" if args.setting == "en" else f"_{args.setting.replace('-', '')}"
+    paper = paper_figures(args.model, args.joint, args.setting)
+    entry = {
+        "mean_error": mean_error,
+        "failed_tasks": failed,
+        "per_task": result["per_task"],
+        "setting": args.setting,
+        "joint": args.joint,
+        "config": {k: v for k, v in vars(args).items() if k not in ("data", "out", "verbose")},
+        "runs": result["runs"],
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+        "notes": [d.note for d in tasks.values() if d.note],
+        "paper": {
+            "source": PAPER_NOTES[args.model],
+            "per_task": dict(zip(map(str, TASKS), paper, strict=True)) if paper else None,
+        },
+    }
+    print_table(key, entry, paper)
+    print(f"training and testing took {entry['training_seconds']:.0f} s")
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    results[key] = entry
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(f"wrote {args.out} [{key}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
