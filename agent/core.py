@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
 from agent.forgetting import forgotten as forgotten_memory
 from agent.memories import MemoryActions
+from agent.memory.query_map import load_query_map
 from agent.memory.store import Encoder, MemoryStore, ReadResult, Written
 from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
@@ -109,6 +111,9 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         self.store.half_life_s = max(0.0, settings.usage_half_life_days) * 86_400
         if not settings.temporal_links:
             self.store.hybrid = replace(self.store.hybrid, neighbour_hops=0)
+        if settings.reader_weights.strip():  # a bad file fails here, before any turn
+            path = Path(settings.reader_weights.strip()).expanduser()
+            self.store.query_map = load_query_map(path, settings.encoder)
         self.profile_name = settings.profile
         self._session_id: int | None = None
 

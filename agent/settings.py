@@ -49,6 +49,10 @@ class Settings:
     hop_lambda: float = 1.0
     # DNC temporal links: a turn next to a strongly matched turn is lifted in the read.
     temporal_links: bool = True
+    # Learned reader: a weights file from bench/learned_reader.py (trained KV-MemNN query and
+    # key maps over the encoder's embeddings; agent/memory/query_map.py). The read transforms
+    # the question's embedding by it before the dense cosine. Empty: the untrained read.
+    reader_weights: str = ""
     # Memories kept per profile; past it, the unpinned ones with the lowest usage are freed
     # (each freeing logged). 0: no limit.
     capacity: int = 0

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.core import Agent
-from agent.errors import MemchatError
+from agent.errors import MemchatError, UsageError
 from agent.settings import Settings, load_settings
 from tui.args import positive_int
 
@@ -52,10 +52,25 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="recall only: no answers generated (F1, answer latency and prompt tokens are null)",
     )
+    p.add_argument(
+        "--reader-weights",
+        type=Path,
+        metavar="FILE",
+        help="read with this learned reader (as the setting reader_weights does) and report it "
+        "against the untrained read, apart on the conversations it was not trained on",
+    )
 
 
 def _settings_used(settings: Settings) -> dict[str, object]:
-    names = ("tau", "hops", "hop_lambda", "memory_token_budget", "generator", "encoder")
+    names = (
+        "tau",
+        "hops",
+        "hop_lambda",
+        "memory_token_budget",
+        "generator",
+        "encoder",
+        "reader_weights",
+    )
     shown: dict[str, object] = {n: getattr(settings, n) for n in names}
     shown["generator"] = shown["generator"] or "packaged"
     shown["encoder"] = shown["encoder"] or "packaged"
@@ -90,6 +105,11 @@ def _summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
             f"answer p50 {_num(lat['answer_p50'], 0)} ms, "
             f"prompt tokens {_num(doc['prompt_tokens_mean'], 0)}"
         )
+    reader = doc.get("learned_reader")
+    if reader is not None and reader["held_out"]["questions"]:
+        held = reader["held_out"]
+        lines.append(f"learned reader, held out ({', '.join(held['conversations'])}):")
+        lines += [row(m, held[m]["recall_at"]) for m in ("untrained", "learned")]
     lines.append("report: " + ", ".join(str(p) for p in paths.values()))
     return lines
 
@@ -107,11 +127,14 @@ def eval_locomo(
     if args.limit:
         samples = samples[: args.limit]
     out: Path = args.out
+    if args.reader_weights and not args.reader_weights.is_file():  # before any work is done
+        raise UsageError(f"--reader-weights: no such file {args.reader_weights}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MemchatError(f"cannot create {out}: {exc.strerror}") from None
-    settings = load_settings(db=str(out / "locomo.db"))
+    weights = str(args.reader_weights) if args.reader_weights else None
+    settings = load_settings(db=str(out / "locomo.db"), reader_weights=weights)
     if build is None:
         from agent.bootstrap import build_agent
 

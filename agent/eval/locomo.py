@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import torch
 
@@ -43,7 +44,8 @@ Method = Callable[[str], list[int]]  # question -> memory ids, best first
 class AgentRead:
     """The product's read, `agent.search(question, k)`; keeps the last result for the answer.
 
-    `hops` and `links` change one mechanism of the settings' read (None: as configured).
+    `hops` and `links` change one mechanism of the settings' read (None: as configured);
+    `learned` False reads without the learned reader's query map (the untrained read).
     """
 
     def __init__(
@@ -54,8 +56,9 @@ class AgentRead:
         links: bool | None = None,
         hop_lambda: float | None = None,
         hop_terms: int | None = None,
+        learned: bool = True,
     ) -> None:
-        self.agent, self.k = agent, k
+        self.agent, self.k, self.learned = agent, k, learned
         self.last = ReadResult([], [[]], 0.0)
         st = agent.settings
         self.hops = hops or st.hops
@@ -78,6 +81,7 @@ class AgentRead:
             st.tau,
             self.hop_lambda,
             self.params,
+            self.learned,
         )
         return [item.id for item in self.last.results]
 
@@ -149,6 +153,25 @@ METHODS: dict[str, MethodFactory] = {
     "dense": dense_method,
     "bm25": bm25_method,
 }
+# With a learned reader (the setting reader_weights, or `eval locomo --reader-weights`): the
+# same read without and with its query map, over the same memories.
+READER_METHODS: dict[str, MethodFactory] = {
+    "reader untrained": lambda ctx: AgentRead(ctx.agent, ctx.k, learned=False),
+    "reader learned": lambda ctx: AgentRead(ctx.agent, ctx.k),
+}
+
+
+def method_factories(agent: Agent) -> dict[str, MethodFactory]:
+    """METHODS, and READER_METHODS when the agent reads with a learned reader."""
+    return {**METHODS, **(READER_METHODS if agent.store.query_map is not None else {})}
+
+
+def reader_info(agent: Agent) -> dict[str, Any] | None:
+    """The learned reader's weights file and training conversations (None without one)."""
+    query_map = agent.store.query_map
+    if query_map is None:
+        return None
+    return {"weights": query_map.path, "trained_on": list(query_map.trained_on)}
 
 
 # ------------------------------------------------------------------ recall (pure)
@@ -276,6 +299,7 @@ class RunResult:
     memories: int
     retrieval_only: bool
     elapsed_s: float
+    reader: dict[str, Any] | None = None  # the learned reader's file and training conversations
 
 
 def run_locomo(
@@ -292,6 +316,7 @@ def run_locomo(
     if not retrieval_only:
         agent.models.generator  # noqa: B018 - a missing model fails before any work is done
     bar = tqdm(total=total, file=sys.stderr, disable=not progress, unit="step", mininterval=1.0)
+    factories = method_factories(agent)
     results: list[QuestionResult] = []
     turns = memories = 0
     try:
@@ -300,7 +325,7 @@ def run_locomo(
             ingested = ingest_sample(agent, sample, on_turn=lambda: bar.update(1))
             turns, memories = turns + ingested.turns, memories + len(ingested.key_of)
             ctx = MethodContext(agent, ingested, [q.question for q in sample.questions], TOP_K)
-            methods = {name: make(ctx) for name, make in METHODS.items()}
+            methods = {name: make(ctx) for name, make in factories.items()}
             bar.set_description(f"{sample.sample_id} questions")
             for question in sample.questions:
                 if question.question.strip():
@@ -313,4 +338,13 @@ def run_locomo(
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
-    return RunResult(results, list(METHODS), len(samples), turns, memories, retrieval_only, elapsed)
+    return RunResult(
+        results,
+        list(factories),
+        len(samples),
+        turns,
+        memories,
+        retrieval_only,
+        elapsed,
+        reader_info(agent),
+    )

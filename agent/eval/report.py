@@ -55,6 +55,30 @@ def _latency(rows: list[QuestionResult], method: str) -> dict[str, float | None]
     }
 
 
+def _split_recall(rows: list[QuestionResult]) -> dict[str, Any]:
+    """The untrained and the learned read's recall over `rows`, overall and by category."""
+    return {
+        "conversations": sorted({r.sample_id for r in rows}),
+        "questions": len(rows),
+        **{
+            name: {"recall_at": _recall(rows, m), "recall_at_by_category": _by_category(rows, m)}
+            for name, m in (("untrained", "reader untrained"), ("learned", "reader learned"))
+        },
+    }
+
+
+def learned_reader(main: list[QuestionResult], reader: dict[str, Any]) -> dict[str, Any]:
+    """The learned reader against the untrained read, on the conversations it was not trained
+    on ("held_out": the figure that counts) and on those it was ("trained_on": fit, not
+    generalisation), told apart by the sample ids stored in its weights file."""
+    seen = set(reader["trained_on"])
+    return {
+        **reader,
+        "held_out": _split_recall([r for r in main if r.sample_id not in seen]),
+        "trained_on_figures": _split_recall([r for r in main if r.sample_id in seen]),
+    }
+
+
 def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = None) -> dict:
     """The report document (report.json, and what `--json` prints)."""
     main = [r for r in run.results if r.category in MAIN_CATEGORIES]
@@ -101,6 +125,7 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
         "elapsed_s": round(run.elapsed_s, 1),
         "data": data,
         "settings": settings or {},
+        "learned_reader": learned_reader(main, run.reader) if run.reader else None,
     }
 
 
@@ -146,6 +171,7 @@ def markdown(doc: dict) -> str:
         "\nThe default read's latency includes encoding the question; dense encodes all "
         "questions of a conversation beforehand in one batch."
     )
+    lines += _reader_lines(doc.get("learned_reader"))
     lines += ["", "## Answers (default read)", ""]
     if doc["retrieval_only"]:
         lines.append("Not run (--retrieval-only).")
@@ -161,6 +187,35 @@ def markdown(doc: dict) -> str:
         ]
     settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
     return "\n".join(lines + ["", f"Settings: {settings or '-'}", ""])
+
+
+def _reader_lines(reader: dict | None) -> list[str]:
+    """The learned reader's section: untrained against learned, held-out conversations first."""
+    if reader is None:
+        return []
+    head = ["questions", "n"] + [f"{m} @{k}" for k in RECALL_KS for m in ("untrained", "learned")]
+    lines = [
+        "",
+        "## Learned reader",
+        "",
+        f"Weights `{reader['weights']}`, trained on {', '.join(reader['trained_on']) or '-'}. "
+        "The same read without and with its query map, over the same memories; only the "
+        "held-out conversations tell whether it generalises. The rows above (default, hops, "
+        "links) read with the map too, on the conversations it was trained on as well.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---|" + "---:|" * (len(head) - 1),
+    ]
+    for label, part in (("held out", "held_out"), ("trained on (seen)", "trained_on_figures")):
+        split = reader[part]
+        if not split["questions"]:
+            continue
+        name = f"{label}: {', '.join(split['conversations'])}"
+        cells = [
+            _fmt(split[m]["recall_at"][str(k)]) for k in RECALL_KS for m in ("untrained", "learned")
+        ]
+        lines.append(f"| {name} | {split['questions']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def plot(doc: dict, path: Path) -> None:

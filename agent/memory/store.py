@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.memory.cache import KeyCache, blob_to_vector
 from agent.memory.hybrid import HybridParams, hybrid_scores
 from agent.memory.lexical import decode_terms, encode_terms, stale_rows, tokens
+from agent.memory.query_map import QueryMap
 from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
 from agent.memory.unit import Unit
@@ -90,6 +91,7 @@ class MemoryStore:
         self.hybrid = HybridParams()
         self.capacity = 0  # memories per profile; 0: no limit
         self.half_life_s = 0.0  # usage half-life; 0: usage does not decay
+        self.query_map: QueryMap | None = None  # the learned reader: q -> M q before K q
 
     @property
     def encoder(self) -> Encoder:
@@ -172,14 +174,17 @@ class MemoryStore:
         hop_lambda: float = 1.0,
         query_text: str = "",
         params: HybridParams | None = None,
+        learned: bool = True,
     ) -> ReadResult:
         """Attention read over the profile's memories (query vector given, already encoded);
         `query_text` feeds the lexical and speaker parts of the hybrid score, `params` (default
-        `self.hybrid`) its weights."""
+        `self.hybrid`) its weights; `learned` False reads without the learned query map."""
         started = time.perf_counter()
         cache = self.cache(profile_id)
         if len(cache) == 0:
             return ReadResult([], [[] for _ in range(max(1, hops))], 0.0)
+        if learned and self.query_map is not None:
+            query = self.query_map.apply(query)  # a new vector: the caller's (a key too) stays
         params = params or self.hybrid
         terms_k = params.hop_terms or k
         score = self._hybrid_score(profile_id, cache, query_text, terms_k, hop_lambda, params)
@@ -264,6 +269,7 @@ class MemoryStore:
         tau: float = 2.0,
         hop_lambda: float = 1.0,
         params: HybridParams | None = None,
+        learned: bool = True,
     ) -> ReadResult:
         """Encode `text` and read: a search is a read without generation.
         `elapsed_ms` counts encoding and reading, not loading the model or the key cache."""
@@ -271,7 +277,7 @@ class MemoryStore:
         self.cache(profile_id)
         started = time.perf_counter()
         query = encoder.encode([text])[0]
-        result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params)
+        result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params, learned)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
 
