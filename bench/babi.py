@@ -236,6 +236,45 @@ def print_table(key: str, entry: dict[str, Any], paper: list[float] | None) -> N
     print(f"{'failed':>5} {entry['failed_tasks']:>8} {failed:>8}")
 
 
+def markdown_table(results: dict[str, Any]) -> str:
+    """The README's table: test error (%) per task for every entry of babi.json, the papers'
+    figures beside the MemN2N ones."""
+    keys = sorted(results)
+    header = ["task"]
+    for key in keys:
+        header.append(f"{key} ({results[key]['setting']})")
+        if results[key].get("paper", {}).get("per_task"):
+            header.append(f"paper: {key}")
+    rows = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+
+    def shown(value: Any) -> str:
+        return "" if value is None else f"{value:.1f}" if isinstance(value, float) else str(value)
+
+    def cells(pick: Callable[[dict[str, Any]], Any]) -> list[str]:
+        out = []
+        for key in keys:
+            out.append(shown(pick(results[key])))
+            paper = results[key].get("paper", {}).get("per_task")
+            if paper:
+                out.append(shown(pick({**results[key], "per_task": paper, "paper_row": True})))
+        return out
+
+    for task in map(str, TASKS):
+        rows.append(
+            "| " + " | ".join([task, *cells(lambda e, t=task: e["per_task"].get(t))]) + " |"
+        )
+
+    def mean_of(entry: dict[str, Any]) -> float:
+        return summarise(entry["per_task"])[0] if entry.get("paper_row") else entry["mean_error"]
+
+    def failed_of(entry: dict[str, Any]) -> int:
+        return summarise(entry["per_task"])[1] if entry.get("paper_row") else entry["failed_tasks"]
+
+    rows.append("| mean | " + " | ".join(cells(mean_of)) + " |")
+    rows.append("| failed (> 5%) | " + " | ".join(cells(failed_of)) + " |")
+    return "\n".join(rows)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the bAbI folder (en, en-10k)")
@@ -261,6 +300,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--verbose", action="store_true", help="print every epoch")
     p.add_argument("--out", type=Path, default=RESULTS, help="JSON file, updated in place")
+    p.add_argument(
+        "--table", action="store_true", help="print --out as a markdown table, train nothing"
+    )
     args = p.parse_args(argv)
     dnc = args.model == "dnc"
     args.epochs = args.epochs or (20 if dnc else 60 if args.joint else 100)
@@ -277,6 +319,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     if not (args.data / args.setting).is_dir():

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from agent.eval.ingest import ingest_sample
 from tests.conftest import make_fake_agent
 
@@ -117,3 +119,19 @@ def test_babi_bench_paper_figures_match_the_papers_summary_rows() -> None:
     ):
         assert len(column) == 20 and round(sum(column) / 20, 1) == mean
         assert sum(e > babi.FAILED_ABOVE for e in column) == failed
+
+
+def test_babi_table_puts_the_papers_figures_beside_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    babi = bench_module("babi")
+    ours = {str(t): 1.0 for t in range(1, 21)} | {"19": 90.0}
+    entry = {"setting": "en", "mean_error": 5.45, "failed_tasks": 1, "per_task": ours}
+    paper = dict(zip(map(str, range(1, 21)), babi.PAPER_MEMN2N_JOINT, strict=True))
+    out = tmp_path / "babi.json"
+    out.write_text(json.dumps({"memn2n": {**entry, "paper": {"per_task": paper}}}))
+    assert babi.main(["--table", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| task | memn2n (en) | paper: memn2n |"
+    assert "| 19 | 90.0 | 88.0 |" in lines
+    assert lines[-2] == "| mean | 5.5 | 12.4 |" and lines[-1] == "| failed (> 5%) | 1 | 11 |"
