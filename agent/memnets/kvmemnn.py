@@ -8,13 +8,15 @@ against the keys and the values are what comes back. With H hops and maps R_1..R
     k_i   = sum_j l_j * A_K key_ij + T_K(i)          keys (position and temporal encoding)
     v_i   = sum_j l_j * A_V value_ij + T_V(i)        values
     p^h   = softmax_i(q^h . k_i)                     the attention read over every memory
+                                                     (linear start: p^h = q^h . k_i)
     o^h   = sum_i p_i^h v_i
     q^h+1 = R_h (q^h + o^h)
     a     = softmax(W q^H+1)                         over the answer classes
 
 On bAbI a memory's key and value are the same sentence (the paper's "sentence-level" memory),
-embedded twice with different matrices. The product's memory read (agent/memory/read.py) is
-this read with fixed sentence-encoder embeddings and no training.
+embedded twice with different matrices. Linear start (MemN2N's, section 4.2) works here too:
+the `linear_start` flag. The product's memory read (agent/memory/read.py) is this read with
+fixed sentence-encoder embeddings and no training.
 """
 
 from __future__ import annotations
@@ -48,14 +50,18 @@ class KeyValueMemoryNetwork(nn.Module):
         for r in self.hop_maps:
             nn.init.eye_(r.weight)  # start as the plain q + o update
         self.output = nn.Linear(dim, answers, bias=False)
+        self.linear_start = False  # read without the softmax (training's first epochs)
 
     def read(
         self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, present: torch.Tensor
     ) -> torch.Tensor:
         """o = sum_i softmax_i(q . k_i) v_i over present memories: q (B, d), keys and values
         (B, M, d), present (B, M) bool -> (B, d); nothing present reads zero."""
-        scores = torch.einsum("bmd,bd->bm", keys, q).masked_fill(~present, float("-inf"))
-        p = torch.nan_to_num(scores.softmax(-1))  # (B, M)
+        scores = torch.einsum("bmd,bd->bm", keys, q)  # (B, M)
+        if self.linear_start:
+            p = scores.masked_fill(~present, 0.0)
+        else:
+            p = torch.nan_to_num(scores.masked_fill(~present, float("-inf")).softmax(-1))
         return torch.einsum("bm,bmd->bd", p, values)
 
     def forward(
