@@ -1,12 +1,13 @@
 """Key-value memory network (Miller et al. 2016, "Key-Value Memory Networks for Directly
 Reading Documents").
 
-Memories are (key, value) pairs, each embedded by its own bag of words; the question is read
+Memories are (key, value) pairs, embedded as bags of words with the question's matrix A (the
+paper's; `shared=False` gives keys and values matrices of their own); the question is read
 against the keys and the values are what comes back. With H hops and maps R_1..R_H:
 
-    q^1   = sum_j l_j * A_Q x_j                      the question
-    k_i   = sum_j l_j * A_K key_ij + T_K(i)          keys (position and temporal encoding)
-    v_i   = sum_j l_j * A_V value_ij + T_V(i)        values
+    q^1   = sum_j l_j * A x_j                        the question
+    k_i   = sum_j l_j * A key_ij + T_K(i)            keys (position and temporal encoding)
+    v_i   = sum_j l_j * A value_ij + T_V(i)          values
     p^h   = softmax_i(q^h . k_i)                     the attention read over every memory
                                                      (linear start: p^h = q^h . k_i)
     o^h   = sum_i p_i^h v_i
@@ -39,11 +40,14 @@ class KeyValueMemoryNetwork(nn.Module):
         memories: int = 50,
         position: bool = True,
         temporal: bool = True,
+        shared: bool = True,
     ) -> None:
         super().__init__()
         self.question = BagEmbedding(vocab, dim, position)
-        self.key = BagEmbedding(vocab, dim, position)
-        self.value = BagEmbedding(vocab, dim, position)
+        # the paper embeds question, keys and values with one matrix A; keys and values then
+        # differ in what they hold and, here, in their temporal vectors
+        self.key = self.question if shared else BagEmbedding(vocab, dim, position)
+        self.value = self.question if shared else BagEmbedding(vocab, dim, position)
         self.key_time = nn.Parameter(torch.randn(memories, dim) * 0.1) if temporal else None
         self.value_time = nn.Parameter(torch.randn(memories, dim) * 0.1) if temporal else None
         self.hop_maps = nn.ModuleList(nn.Linear(dim, dim, bias=False) for _ in range(hops))
