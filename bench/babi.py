@@ -13,11 +13,16 @@ which keeps the other models' entries:
      "machine": {..}, "paper": {..}}}
 
 Keys are the model name, with "_per_task" added for per-task runs (and "_<setting>" for 10k).
+Defaults are the paper's: 3 hops; joint d = 50, 30 linear-start epochs then 60, the learning
+rate halved every 15; per task d = 20, 20 then 100, halved every 25; SGD at 0.005
+(agent/memnets/train.py). The DNC trains with Adam, 20 epochs. `--table` prints the results
+file as a markdown table and trains nothing.
 
     .venv/bin/python bench/babi.py --model memn2n --joint          # MemN2N joint, en (1k)
     .venv/bin/python bench/babi.py --model kvmemnn --joint
     .venv/bin/python bench/babi.py --model memn2n --tasks 1 2 3    # per task
     .venv/bin/python bench/babi.py --model dnc --setting en-10k --tasks 1 4 15
+    .venv/bin/python bench/babi.py --table
 """
 
 from __future__ import annotations
