@@ -244,7 +244,13 @@ def print_table(key: str, entry: dict[str, Any], paper: list[float] | None) -> N
 def markdown_table(results: dict[str, Any]) -> str:
     """The README's table: test error (%) per task for every entry of babi.json, the papers'
     figures beside the MemN2N ones."""
-    keys = sorted(results)
+    family = ["memn2n", "kvmemnn", "dnc"]  # the paper's model first, then the others
+
+    def order(key: str) -> tuple[int, str]:
+        name = key.split("_")[0]
+        return (family.index(name) if name in family else len(family), key)
+
+    keys = sorted(results, key=order)
     header = ["task"]
     for key in keys:
         header.append(f"{key} ({results[key]['setting']})")
