@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +29,7 @@ from agent.memnets.dnc import (
     usage_update,
     write_weighting,
 )
+from tests.test_memnets import where_is_task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -274,18 +274,8 @@ def test_dnc_learns_a_tiny_copy_task() -> None:
 
 
 def where_is(n: int, seed: int) -> str:
-    """A tiny bAbI task 1: two moves of three people among three places; where is one of them?"""
-    rng = random.Random(seed)
-    people, places = ["mary", "john", "sandra"], ["kitchen", "garden", "office"]
-    lines = []
-    for _ in range(n):
-        moves = [(rng.choice(people), rng.choice(places)) for _ in range(2)]
-        for i, (who, where) in enumerate(moves, start=1):
-            lines.append(f"{i} {who} went to the {where}.")
-        who = rng.choice([w for w, _ in moves])
-        last = max(i for i, (w, _) in enumerate(moves) if w == who)
-        lines.append(f"3 Where is {who}? \t{moves[last][1]}\t{last + 1}")
-    return "\n".join(lines)
+    """A tiny bAbI task 1: two moves of three people among three places."""
+    return where_is_task(n, seed, moves=2, names=3)
 
 
 def test_dnc_qa_learns_a_tiny_where_is_task_with_the_memnets_training_loop() -> None:

@@ -76,21 +76,20 @@ def test_memn2n_shapes_and_empty_memories_change_nothing() -> None:
     assert torch.isfinite(model(torch.zeros(1, 2, 5, dtype=torch.long), question[:1])).all()
 
 
-def where_is_task(n: int, seed: int) -> str:
-    """bAbI task 1 in miniature: people move around; where is one of them?"""
+def where_is_task(n: int, seed: int, moves: int = 4, names: int = 4) -> str:
+    """bAbI task 1 in miniature: `names` people move among `names` places, `moves` moves a
+    story; where is one of them?"""
     rng = random.Random(seed)
-    people, places = (
-        ["mary", "john", "sandra", "daniel"],
-        ["kitchen", "garden", "office", "hallway"],
-    )
+    people = ["mary", "john", "sandra", "daniel"][:names]
+    places = ["kitchen", "garden", "office", "hallway"][:names]
     lines = []
     for _ in range(n):
-        moves = [(rng.choice(people), rng.choice(places)) for _ in range(4)]
-        for i, (who, where) in enumerate(moves, start=1):
+        story = [(rng.choice(people), rng.choice(places)) for _ in range(moves)]
+        for i, (who, where) in enumerate(story, start=1):
             lines.append(f"{i} {who} went to the {where}.")
-        who = rng.choice([w for w, _ in moves])
-        last = max(i for i, (w, _) in enumerate(moves) if w == who)
-        lines.append(f"5 Where is {who}? \t{moves[last][1]}\t{last + 1}")
+        who = rng.choice([w for w, _ in story])
+        last = max(i for i, (w, _) in enumerate(story) if w == who)
+        lines.append(f"{moves + 1} Where is {who}? \t{story[last][1]}\t{last + 1}")
     return "\n".join(lines)
 
 
