@@ -4,15 +4,17 @@ papers' figures.
 Per task (one model per task) or joint (one model on all tasks' training questions). As in the
 MemN2N paper (section 4.2): 10% of each task's training questions are held out for
 validation, the most recent 50 statements are the memories, and of `--runs` runs with
-different seeds the one with the lowest validation error is reported. Test error per task,
-mean error, and failed tasks (error > 5%) go to the table and to `bench/results/babi.json`,
-which keeps the other models' entries:
+different seeds the one with the lowest validation error is reported. Each run keeps the
+weights of its epoch with the lowest validation error (`--last-epoch`: the last epoch's).
+Test error per task, mean error, and failed tasks (error > 5%) go to the table and to
+`bench/results/babi.json`, which keeps the other models' entries:
 
     {"<model>": {"mean_error": .., "failed_tasks": .., "per_task": {"1": ..}, "setting":
      "en" | "en-10k", "joint": true | false, "config": {..}, "training_seconds": ..,
      "machine": {..}, "paper": {..}}}
 
-Keys are the model name, with "_per_task" added for per-task runs (and "_<setting>" for 10k).
+Keys are the model name, with "_per_task" added for per-task runs, "_<setting>" for 10k, and
+the KV-MemNN's `--kv-embeddings` when not "shared".
 Defaults are the paper's: 3 hops; joint d = 50, 30 linear-start epochs then 60, the learning
 rate halved every 15; per task d = 20, 20 then 100, halved every 25; SGD at 0.005
 (agent/memnets/train.py). The DNC trains with Adam, 20 epochs. `--table` prints the results
@@ -104,8 +106,9 @@ def build_model(name: str, vocab: int, args: argparse.Namespace) -> nn.Module:
         return MemN2N(vocab, dim=args.dim, hops=args.hops, memories=args.memories)
     if name == "kvmemnn":
         return KeyValueMemoryNetwork(
-            vocab, answers=vocab, dim=args.dim, hops=args.hops, memories=args.memories
-        )
+            vocab, answers=vocab, dim=args.dim, hops=args.hops, memories=args.memories,
+            embeddings=args.kv_embeddings,
+        )  # fmt: skip
     if name == "dnc":
         from agent.memnets.dnc import DNCQA  # only this model needs it
 
@@ -130,19 +133,23 @@ def train_best(
         model = make()
         started = time.perf_counter()
 
-        train(
+        history = train(
             model, data, valid, epochs=args.epochs, lr=args.lr, anneal_every=args.anneal_every,
             linear_start_epochs=args.linear_start_epochs, noise=args.noise, seed=seed,
-            optimiser=args.optimiser,
+            optimiser=args.optimiser, keep_best=not args.last_epoch,
             on_epoch=partial(report, args, f"{label} run {run + 1}"),
         )  # fmt: skip
         valid_error = 100 * (1 - accuracy(model, valid))
         seconds = time.perf_counter() - started
+        kept = len(history.valid_loss) if history.best_epoch is None else history.best_epoch + 1
         runs.append(
-            {"seed": seed, "valid_error": round(valid_error, 2), "seconds": round(seconds, 1)}
-        )
+            {"seed": seed, "valid_error": round(valid_error, 2), "seconds": round(seconds, 1),
+             "epoch_kept": kept}
+        )  # fmt: skip
         print(
-            f"  {label} run {run + 1}: valid error {valid_error:.1f}% ({seconds:.0f} s)", flush=True
+            f"  {label} run {run + 1}: valid error {valid_error:.1f}% at epoch {kept} "
+            f"({seconds:.0f} s)",
+            flush=True,
         )
         if best is None or valid_error < best[0]:
             best = (valid_error, model)
@@ -301,8 +308,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--optimiser", choices=["sgd", "adam"], help="default: sgd, adam for the DNC")
     p.add_argument("--dim", type=int, help="embedding size; default 50 joint, 20 per task")
     p.add_argument("--hops", type=int, default=3)
+    p.add_argument(
+        "--kv-embeddings",
+        choices=["shared", "separate", "adjacent"],
+        default="shared",
+        help="KV-MemNN: one matrix A (the paper's), separate A/K/V, or MemN2N's adjacent tying",
+    )
     p.add_argument("--memories", type=int, default=50)
     p.add_argument("--noise", type=float, default=0.1, help="random-noise empty memories")
+    p.add_argument(
+        "--last-epoch",
+        action="store_true",
+        help="keep the last epoch's weights (default: the epoch with the lowest validation "
+        "error after linear start)",
+    )
     p.add_argument("--linear-start-epochs", type=int, help="default 30 joint, 20 per task")
     p.add_argument("--hidden", type=int, default=64, help="DNC controller size")
     p.add_argument("--slots", type=int, default=32, help="DNC memory slots")
@@ -343,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     result = run_joint(tasks, args) if args.joint else run_per_task(tasks, args)
     mean_error, failed = summarise(result["per_task"])
     key = args.model + ("" if args.joint else "_per_task")
+    if args.model == "kvmemnn" and args.kv_embeddings != "shared":
+        key += f"_{args.kv_embeddings}"
     key += "" if args.setting == "en" else f"_{args.setting.replace('-', '')}"
     paper = paper_figures(args.model, args.joint, args.setting)
     entry = {

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import torch
 
 from agent.memnets.babi import Batch, Vocab, parse, vectorize, words
@@ -125,6 +126,27 @@ def test_kv_memnn_learns_the_same_task() -> None:
     assert accuracy > 0.9
 
 
+def test_kv_memnn_embedding_layouts() -> None:
+    shared = KeyValueMemoryNetwork(12, answers=5, dim=8, hops=3, embeddings="shared")
+    separate = KeyValueMemoryNetwork(12, answers=5, dim=8, hops=3, embeddings="separate")
+    adjacent = KeyValueMemoryNetwork(12, answers=5, dim=8, hops=3, embeddings="adjacent")
+    assert [len(m.embeddings) for m in (shared, separate, adjacent)] == [1, 3, 4]
+    assert (separate.key_of, separate.value_of) == ([1, 1, 1], [2, 2, 2])
+    # adjacent tying: hop h reads keys through E_h and values through E_h+1, as in MemN2N
+    assert (adjacent.key_of, adjacent.value_of) == ([0, 1, 2], [1, 2, 3])
+    assert (adjacent.key_time_of, adjacent.value_time_of) == ([0, 1, 2], [1, 2, 3])
+    assert (shared.key_time_of, shared.value_time_of) == ([0, 0, 0], [1, 1, 1])
+    assert len(KeyValueMemoryNetwork(12, 5, hops=3, temporal=False).times) == 0
+    with pytest.raises(ValueError, match="embeddings 'tied'"):
+        KeyValueMemoryNetwork(12, answers=5, embeddings="tied")
+    accuracy = held_out_accuracy(
+        lambda v: KeyValueMemoryNetwork(
+            v, answers=v, dim=20, hops=2, memories=4, embeddings="adjacent"
+        )
+    )
+    assert accuracy > 0.9
+
+
 def test_kv_memnn_shapes_masking_and_separate_values() -> None:
     torch.manual_seed(0)
     model = KeyValueMemoryNetwork(vocab=12, answers=5, dim=8, hops=2, memories=6).eval()
@@ -153,12 +175,25 @@ def test_the_chat_path_does_not_import_the_memory_networks() -> None:
     assert done.stdout.strip() == "False"
 
 
-def test_random_noise_inserts_empty_memories_and_keeps_the_order() -> None:
-    story = torch.tensor([[[1, 1], [2, 2], [3, 3], [4, 4]]])  # (1, 4, 2), newest first
+def test_random_noise_inserts_empty_memories_and_keeps_every_memory_in_order() -> None:
+    story = torch.zeros(200, 12, 2, dtype=torch.long)  # (B, M, J), newest first
+    for b in range(200):
+        n = 1 + b % 12  # 1..12 memories; a full story has no room for blanks
+        story[b, :n, 0] = torch.arange(1, n + 1)
     generator = torch.Generator().manual_seed(0)
     assert torch.equal(add_noise(story, 0.0, generator), story)
-    every = add_noise(story, 1.0, generator)  # an empty memory after each one
-    assert every[0, :, 0].tolist() == [1, 0, 2, 0]
+    noisy = add_noise(story, 0.5, generator)
+    blanks = 0
+    for b in range(200):
+        n = 1 + b % 12
+        held = noisy[b, :, 0][noisy[b, :, 0] != 0].tolist()
+        assert held == list(range(1, n + 1))  # every memory kept, in order
+        last = int(noisy[b, :, 0].nonzero().max())
+        assert last - (n - 1) < max(1, -(-n // 2))  # fewer than ceil(rate n) blanks
+        blanks += last + 1 - n
+    assert blanks > 50  # and there are some
+    full = story[11::12]  # stories with 12 memories: no free slot
+    assert torch.equal(add_noise(full, 0.5, generator), full)
 
 
 def test_training_with_linear_start_puts_the_softmax_back_and_learns() -> None:
@@ -221,3 +256,19 @@ def test_training_leaves_models_without_linear_start_without_it() -> None:
     history = train(model, data, data, epochs=1, noise=0.0)
     assert not hasattr(model, "linear_start") and history.linear_start_ended is None
     assert len(history.valid_loss) == 1
+
+
+def test_keep_best_restores_the_epoch_with_the_lowest_validation_error() -> None:
+    # validation answers that disagree with training ones: fitting the training set makes
+    # the validation error rise, so the best epoch is an early one and must be restored
+    torch.manual_seed(0)
+    train_set = parse(where_is_task(200, seed=1))
+    vocab = Vocab.build(train_set)
+    data = vectorize(train_set, vocab, memories=4)
+    misled = Batch(data.story, data.question, data.answer.roll(1))
+    model = MemN2N(len(vocab), dim=10, hops=1, memories=4)
+    history = train(model, data, misled, epochs=8, linear_start_epochs=2, noise=0.0, keep_best=True)
+    after_linear_start = history.valid_error[2:]
+    assert history.best_epoch == 2 + after_linear_start.index(min(after_linear_start))
+    assert history.valid_error[-1] > history.valid_error[history.best_epoch]
+    assert 1 - accuracy(model, misled) == pytest.approx(history.valid_error[history.best_epoch])

@@ -11,11 +11,12 @@ C^k = E_k, the question embedding B = E_0, the answer matrix W = E_K^T):
     u^k+1 = u^k + o^k
     a     = softmax(W u^K+1)
 
-Position encoding (PE): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J words, k = 1..d.
+Position encoding (PE): l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J), j = 1..J words,
+k = 1..d: the authors' code's form (agent/memnets/embedding.py says why not the printed one).
 Temporal encoding (TE): T(i) is a learned vector for the memory i sentences before the
 question (memories arrive most recent first), tied across hops like the embeddings.
-Linear start (LS): training begins without the softmax over memories, which is put back once
-the validation loss stops falling (`linear_start` flag).
+Linear start (LS): training begins without the softmax over memories (`linear_start` flag);
+agent/memnets/train.py puts it back after a fixed number of epochs, as the authors' code does.
 """
 
 from __future__ import annotations

@@ -5,13 +5,17 @@ SGD on the loss summed over a batch of 32, each parameter's gradient clipped to 
 learning rate halved every `anneal_every` epochs. Linear start (LS): the first epochs run
 without the softmax over memories (the paper ends it when the validation loss stops falling;
 the released code, followed here, runs a fixed 20 epochs per task and 30 joint). Random noise
-(RN): empty memories inserted at random (10%), so the temporal encoding cannot overfit to exact
-positions. Batches group stories of similar length so that padding can be trimmed (4x faster on
-the joint set); the result is the same as padded batches of the same stories.
+(RN): up to 10% empty memories inserted at random, so the temporal encoding cannot overfit to
+exact positions; no memory is pushed out. Batches group stories of similar length so that
+padding can be trimmed (4x faster on the joint set); the result is the same as padded batches
+of the same stories. With `keep_best`, the weights of the epoch with the lowest validation
+error (after linear start) are restored at the end: early stopping on the held-out questions,
+never on the test set.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,7 +28,9 @@ from agent.memnets.babi import Batch
 @dataclass
 class History:
     valid_loss: list[float] = field(default_factory=list)
+    valid_error: list[float] = field(default_factory=list)  # share of questions wrong
     linear_start_ended: int | None = None  # the epoch the softmax went back in
+    best_epoch: int | None = None  # the epoch whose weights were kept (with keep_best)
 
 
 def trimmed(story: torch.Tensor) -> torch.Tensor:
@@ -56,6 +62,13 @@ def loss_of(model: nn.Module, batch: Batch) -> float:
     return float(nn.functional.cross_entropy(logits_of(model, batch), batch.answer))
 
 
+def loss_and_error(model: nn.Module, batch: Batch) -> tuple[float, float]:
+    """Mean cross-entropy and share of wrong argmax answers, from one pass."""
+    logits = logits_of(model, batch)  # (N, V)
+    wrong = (logits.argmax(-1) != batch.answer).float().mean()
+    return float(nn.functional.cross_entropy(logits, batch.answer)), float(wrong)
+
+
 def epoch_batches(
     lengths: torch.Tensor, batch_size: int, generator: torch.Generator, bucket: bool
 ) -> list[torch.Tensor]:
@@ -72,18 +85,24 @@ def epoch_batches(
 
 
 def add_noise(story: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """Insert empty memories at random: each memory slot is followed by an empty one with
-    probability `rate`; stories keep their memory count (the oldest fall off)."""
+    """Random noise (RN) as in the authors' code: a story of n memories gets k empty memories
+    at random places among its first n + k slots, k drawn uniformly from 0..ceil(rate n) - 1
+    and capped so that no memory falls off the end: (B, M, J) -> (B, M, J), order kept."""
     if rate <= 0:
         return story
-    b, m, j = story.shape
-    gaps = torch.rand(b, m, generator=generator) < rate  # (B, M)
-    shift = torch.cumsum(gaps.long(), dim=1) - gaps.long()  # empties inserted before each slot
-    target = torch.arange(m)[None, :] + shift  # (B, M): where each memory moves
+    b, m, _ = story.shape
+    n = story.ne(0).any(-1).sum(-1)  # (B,): memories, in slots 0..n-1 (newest first)
+    most = torch.ceil(rate * n.float()).long().clamp(min=1)  # (B,)
+    k = (torch.rand(b, generator=generator) * most).long().clamp(max=m - n)  # (B,) blanks
+    # the k slots with the lowest random keys among the first n + k are the blanks
+    keys = torch.rand(b, m, generator=generator)  # (B, M)
+    keys[torch.arange(m)[None, :] >= (n + k)[:, None]] = 2.0  # slots past n + k: never blank
+    rank = keys.argsort(-1).argsort(-1)  # (B, M): each slot's rank by key
+    holds = (rank >= k[:, None]) & (torch.arange(m)[None, :] < (n + k)[:, None])  # (B, M)
+    rows, slots = holds.nonzero(as_tuple=True)
+    memory = holds.long().cumsum(-1)[rows, slots] - 1  # which memory each held slot gets
     noisy = torch.zeros_like(story)
-    keep = target < m
-    rows = torch.arange(b)[:, None].expand(b, m)
-    noisy[rows[keep], target[keep]] = story[keep]
+    noisy[rows, slots] = story[rows, memory]
     return noisy
 
 
@@ -109,16 +128,18 @@ def train(
     seed: int = 0,
     bucket: bool = True,
     optimiser: str = "sgd",
+    keep_best: bool = False,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> History:
-    """Train `model` in place; returns the validation loss after every epoch.
+    """Train `model` in place; returns the validation loss and error after every epoch.
 
     With linear start (a model with a `linear_start` flag and `linear_start_epochs` > 0), the
     first `linear_start_epochs` epochs run without the memory softmax at a constant `lr`; then
     `epochs` epochs with it, from `lr` halved every `anneal_every` epochs. SGD steps on the
     loss summed over the batch, each parameter's gradient clipped to norm `clip`: the
     authors' released MemN2N code, whose schedule this is (20 linear-start epochs per task,
-    30 joint).
+    30 joint). With `keep_best`, the model ends with the weights of the epoch after linear
+    start with the lowest validation error (the earlier epoch on a tie).
     """
     generator = torch.Generator().manual_seed(seed)
     history = History()
@@ -126,6 +147,7 @@ def train(
     phases = [(False, epochs, anneal_every)]
     if linear_start_epochs > 0 and hasattr(model, "linear_start"):
         phases.insert(0, (True, linear_start_epochs, linear_start_epochs + 1))
+    best: tuple[int, dict[str, torch.Tensor]] | None = None  # (epoch, weights)
     for linear, count, anneal in phases:
         if hasattr(model, "linear_start"):  # only models that have the flag get it
             model.linear_start = linear  # type: ignore[assignment]
@@ -143,9 +165,17 @@ def train(
                     nn.utils.clip_grad_norm_(parameter, clip)
                 steps.step()
             schedule.step()
-            history.valid_loss.append(loss_of(model, valid))
+            valid_loss, error = loss_and_error(model, valid)
+            history.valid_loss.append(valid_loss)
+            history.valid_error.append(error)
+            epoch = len(history.valid_loss) - 1
+            if keep_best and not linear and (best is None or error < history.valid_error[best[0]]):
+                best = (epoch, copy.deepcopy(model.state_dict()))
             if on_epoch is not None:
-                on_epoch(len(history.valid_loss) - 1, history.valid_loss[-1])
+                on_epoch(epoch, valid_loss)
         if linear:
             history.linear_start_ended = len(history.valid_loss)
+    if best is not None:
+        history.best_epoch = best[0]
+        model.load_state_dict(best[1])
     return history
