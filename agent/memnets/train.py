@@ -5,12 +5,11 @@ SGD on the loss summed over a batch of 32, each parameter's gradient clipped to 
 learning rate halved every `anneal_every` epochs. Linear start (LS): the first epochs run
 without the softmax over memories (the paper ends it when the validation loss stops falling;
 the released code, followed here, runs a fixed 20 epochs per task and 30 joint). Random noise
-(RN): up to 10% empty memories inserted at random, so the temporal encoding cannot overfit to
-exact positions; no memory is pushed out. Batches group stories of similar length so that
-padding can be trimmed (4x faster on the joint set); the result is the same as padded batches
-of the same stories. With `keep_best`, the weights of the epoch with the lowest validation
-error (after linear start) are restored at the end: early stopping on the held-out questions,
-never on the test set.
+(RN): empty memories inserted at random (10%), so the temporal encoding cannot overfit to exact
+positions. Batches group stories of similar length so that padding can be trimmed (4x faster on
+the joint set); the result is the same as padded batches of the same stories. With `keep_best`,
+the weights of the epoch with the lowest validation error (after linear start) are restored at
+the end: early stopping on the held-out questions, never on the test set.
 """
 
 from __future__ import annotations
@@ -85,24 +84,18 @@ def epoch_batches(
 
 
 def add_noise(story: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """Random noise (RN) as in the authors' code: a story of n memories gets k empty memories
-    at random places among its first n + k slots, k drawn uniformly from 0..ceil(rate n) - 1
-    and capped so that no memory falls off the end: (B, M, J) -> (B, M, J), order kept."""
+    """Insert empty memories at random: each memory slot is followed by an empty one with
+    probability `rate`; stories keep their memory count (the oldest fall off)."""
     if rate <= 0:
         return story
-    b, m, _ = story.shape
-    n = story.ne(0).any(-1).sum(-1)  # (B,): memories, in slots 0..n-1 (newest first)
-    most = torch.ceil(rate * n.float()).long().clamp(min=1)  # (B,)
-    k = (torch.rand(b, generator=generator) * most).long().clamp(max=m - n)  # (B,) blanks
-    # the k slots with the lowest random keys among the first n + k are the blanks
-    keys = torch.rand(b, m, generator=generator)  # (B, M)
-    keys[torch.arange(m)[None, :] >= (n + k)[:, None]] = 2.0  # slots past n + k: never blank
-    rank = keys.argsort(-1).argsort(-1)  # (B, M): each slot's rank by key
-    holds = (rank >= k[:, None]) & (torch.arange(m)[None, :] < (n + k)[:, None])  # (B, M)
-    rows, slots = holds.nonzero(as_tuple=True)
-    memory = holds.long().cumsum(-1)[rows, slots] - 1  # which memory each held slot gets
+    b, m, j = story.shape
+    gaps = torch.rand(b, m, generator=generator) < rate  # (B, M)
+    shift = torch.cumsum(gaps.long(), dim=1) - gaps.long()  # empties inserted before each slot
+    target = torch.arange(m)[None, :] + shift  # (B, M): where each memory moves
     noisy = torch.zeros_like(story)
-    noisy[rows, slots] = story[rows, memory]
+    keep = target < m
+    rows = torch.arange(b)[:, None].expand(b, m)
+    noisy[rows[keep], target[keep]] = story[keep]
     return noisy
 
 
