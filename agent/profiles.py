@@ -1,7 +1,9 @@
-"""What users do with profiles: list, create, reset, delete, export and import."""
+"""What users do with profiles: list, create, reset, delete, export and import; and a backup
+of the whole database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,16 +12,19 @@ from sqlalchemy.orm import Session
 from agent.errors import NotFoundError, UsageError
 from agent.text import clean_message
 from storage import repo, transfer
+from storage.backup import BackupResult, SameFileError, backup_database, source_file
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import sessionmaker
 
     from agent.memory.store import MemoryStore
+    from agent.settings import Settings
 
 
 class ProfileActions:
-    """Mixed into Agent; needs its sessions, store and active profile."""
+    """Mixed into Agent; needs its settings, sessions, store and active profile."""
 
+    settings: Settings
     sessions: sessionmaker[Session]
     store: MemoryStore
     profile_name: str
@@ -80,3 +85,26 @@ class ProfileActions:
             counts = transfer.import_file(s, path)
         self.store.forget_all_caches()
         return counts
+
+    def backup(
+        self,
+        path: Path,
+        force: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BackupResult:
+        """Copy the whole database (every profile) to `path`: SQLite's online backup from one
+        snapshot, owner-only, checked, renamed into place only when complete.
+
+        `progress(copied_pages, total_pages)` follows the copy. The live database as `path`
+        is bad usage; every other refusal or failure is a StorageError.
+        """
+        try:
+            return backup_database(self.settings.db_url, path, force=force, progress=progress)
+        except SameFileError as exc:
+            raise UsageError(str(exc)) from exc
+
+
+def backup_source(db_url: str) -> Path:
+    """The database file a backup would copy, checked before an agent opens (and so creates)
+    it: a URL that is not SQLite, an in-memory database or a missing file is a StorageError."""
+    return source_file(db_url)

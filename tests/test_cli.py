@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,13 @@ import pytest
 
 from tests.conftest import make_fake_agent
 from tui import cli
+
+
+class TerminalInput(io.TextIOWrapper):
+    """Standard input that says it is a terminal (what a person typing gives)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 @pytest.fixture
@@ -29,8 +39,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 
     monkeypatch.setattr(cli, "build_agent", fake_build)
 
-    def invoke(*argv: str, stdin: bytes = b"") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    def invoke(*argv: str, stdin: bytes = b"", tty: bool = False) -> tuple[int, str, str]:
+        stream = (TerminalInput if tty else io.TextIOWrapper)(io.BytesIO(stdin))
+        monkeypatch.setattr("sys.stdin", stream)
         code = cli.main(list(argv))
         out, err = capsys.readouterr()
         return code, out, err
@@ -241,3 +252,172 @@ def test_show_json_has_the_chain_and_ask_has_hops(run) -> None:
     assert json.loads(out)["previous"]["key"] == "Hello."
     _, out, _ = run("memories", "show", str(turn))
     assert "previous turn:" in out and "from the same turn: #" in out
+
+
+def profile_counts(run) -> dict[str, tuple[int, int]]:
+    _, out, _ = run("profiles", "list", "--json")
+    return {p["name"]: (p["memories"], p["turns"]) for p in json.loads(out)}
+
+
+def seed_alice_and_bob(run) -> None:
+    run("--profile", "alice", "ask", "My name is Alice")
+    run("--profile", "bob", "ask", "My name is Bob")
+
+
+def test_reset_at_a_terminal_offers_an_export_first(run, tmp_path: Path) -> None:
+    seed_alice_and_bob(run)
+    export = tmp_path / "alice.jsonl"
+    code, out, err = run("profiles", "reset", "alice", stdin=f"{export}\ny\n".encode(), tty=True)
+    assert code == 0
+    assert err.index("Export profile 'alice' to a file before resetting? Enter a path") < err.index(
+        f"Reset profile 'alice' (after exporting it to {export}): delete its 2 memories"
+    )
+    assert f"exported 2 memories to {export}" in out
+    assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    rows = [json.loads(line) for line in export.read_text().splitlines()]
+    assert sum(r["type"] == "memories" for r in rows) == 2
+    assert profile_counts(run) == {"alice": (0, 0), "bob": (2, 2), "default": (0, 0)}
+
+
+def test_reset_at_a_terminal_without_export_and_declined(run, tmp_path: Path) -> None:
+    seed_alice_and_bob(run)
+    code, _, err = run("profiles", "reset", "alice", stdin=b"\nn\n", tty=True)
+    assert code == 1 and "nothing changed" in err and "after exporting" not in err
+    code, _, err = run("profiles", "reset", "alice", stdin=b"", tty=True)  # end of input: no
+    assert code == 1 and "nothing changed" in err
+    assert profile_counts(run)["alice"] == (2, 2)
+    assert list(tmp_path.glob("*.jsonl")) == []
+    code, out, _ = run("profiles", "reset", "alice", stdin=b"\ny\n", tty=True)  # no export
+    assert code == 0 and "exported" not in out and profile_counts(run)["alice"] == (0, 0)
+
+
+def test_reset_asks_before_replacing_an_existing_export(run, tmp_path: Path) -> None:
+    seed_alice_and_bob(run)
+    old = tmp_path / "old.jsonl"
+    old.write_text("keep me")
+    new = tmp_path / "new.jsonl"
+    answers = f"{old}\nn\n{new}\ny\n".encode()  # not that one; this one; yes, reset
+    code, out, err = run("profiles", "reset", "alice", stdin=answers, tty=True)
+    assert code == 0 and f"{old} exists. Replace it? [y/N]" in err
+    assert old.read_text() == "keep me" and f"exported 2 memories to {new}" in out
+
+
+def test_a_failed_export_resets_nothing(run, tmp_path: Path) -> None:
+    seed_alice_and_bob(run)
+    nowhere = tmp_path / "missing" / "alice.jsonl"
+    code, _, err = run("profiles", "reset", "alice", stdin=f"{nowhere}\ny\n".encode(), tty=True)
+    assert code == 1 and err.count("memchat: error:") == 1
+    # (the answers are not echoed here as a terminal would: the error follows the prompt)
+    error = err[err.index("memchat: error: ") :]
+    assert error.startswith("memchat: error: cannot write") and error.count("\n") == 1
+    assert error.endswith("profile 'alice' was not reset\n")
+    code, _, err = run("profiles", "reset", "alice", "--yes", "--export", str(nowhere))
+    assert code == 1 and err.count("\n") == 1 and "was not reset" in err
+    assert profile_counts(run)["alice"] == (2, 2)
+
+
+def test_reset_yes_and_export_flags_ask_nothing_more(run, tmp_path: Path) -> None:
+    seed_alice_and_bob(run)
+    code, _, err = run("profiles", "reset", "bob", "--yes", stdin=b"unread\n", tty=True)
+    assert code == 0 and err == ""
+    export = tmp_path / "alice.jsonl"
+    code, _, err = run(
+        "profiles", "reset", "alice", "--export", str(export), stdin=b"y\n", tty=True
+    )
+    assert code == 0 and "Export profile" not in err and "(after exporting it to" in err
+    assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    assert profile_counts(run) == {"alice": (0, 0), "bob": (0, 0), "default": (0, 0)}
+
+
+def test_reset_not_at_a_terminal_offers_no_export(run) -> None:
+    """A script's piped answer stays the answer to the one confirmation, as before."""
+    seed_alice_and_bob(run)
+    code, _, err = run("profiles", "reset", "alice", stdin=b"y\n")
+    assert code == 0 and "Export profile" not in err
+    assert profile_counts(run)["alice"] == (0, 0)
+
+
+# ------------------------------------------------------------ backup
+
+
+def test_backup_command_copies_what_memchat_shows(run, tmp_path: Path) -> None:
+    run("ask", "I love tea and my sister is Alice.")
+    run("--profile", "bob", "ask", "I am vegetarian")
+    _, memories, _ = run("memories", "list", "--json")
+    target = tmp_path / "backups" / "memchat-backup.db"
+    target.parent.mkdir()
+    code, out, err = run("backup", str(target))
+    assert code == 0 and err == ""  # no progress when stderr is not a terminal
+    size = target.stat().st_size
+    assert out == (
+        f"backed up to {target} ({size:,} bytes, integrity ok): 2 profiles, 5 memories, 4 turns\n"
+    )
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    code, copied, _ = run("--db", str(target), "memories", "list", "--json")
+    assert code == 0 and json.loads(copied) == json.loads(memories)
+    code, out, _ = run("--db", str(target), "--profile", "bob", "memories", "list", "--json")
+    assert {m["value"] for m in json.loads(out)} == {"vegetarian", "I am vegetarian"}
+
+
+def test_backup_force_replaces_and_relative_paths_work(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("ask", "I love tea")
+    monkeypatch.chdir(tmp_path)
+    Path("copy.db").write_text("old")
+    code, _, err = run("backup", "copy.db")
+    assert code == 1 and Path("copy.db").read_text() == "old"
+    code, out, _ = run("backup", "copy.db", "--force")
+    assert code == 0 and str(tmp_path / "copy.db") in out
+    with sqlite3.connect(tmp_path / "copy.db") as db:
+        assert db.execute("SELECT count(*) FROM memories").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["backup", "{home}/copy.db"], 1, "copy.db already exists; use --force to replace it"),
+        (["backup", "{home}/memchat.db", "--force"], 2, "is the database being backed up"),
+        (["backup", "{home}/missing/copy.db"], 1, "folder {home}/missing does not exist"),
+        (["backup", "{home}", "--force"], 1, "it is a folder"),
+        (
+            ["--db", "postgresql://sam@localhost/memchat", "backup", "{home}/pg.db"],
+            1,
+            "backup copies SQLite databases only; this one is postgresql",
+        ),
+        (["--db", "sqlite://", "backup", "{home}/mem.db"], 1, "in memory"),
+        (["--db", "{home}/none.db", "backup", "{home}/x.db"], 1, "there is nothing to back up"),
+    ],
+)
+def test_backup_refusals_are_one_line(
+    run, tmp_path: Path, argv: list[str], status: int, message: str
+) -> None:
+    run("ask", "I love tea")
+    (tmp_path / "copy.db").write_text("old")
+    code, out, err = run(*[a.format(home=tmp_path) for a in argv])
+    assert (code, out) == (status, "")
+    assert err.startswith("memchat: error: ") and err.count("\n") == 1
+    assert message.format(home=tmp_path) in err
+    # Nothing was made, not even none.db (SQLite's -wal / -shm come and go with connections).
+    made = {p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))}
+    assert made == {"copy.db", "memchat.db"} and (tmp_path / "copy.db").read_text() == "old"
+
+
+def test_backup_usage_errors(run) -> None:
+    code, _, err = run("backup")
+    assert code == 2 and "FILE" in err
+    code, _, err = run("backup", "x.db", "--overwrite")
+    assert code == 2 and "unrecognized arguments: --overwrite" in err
+
+
+def test_backup_progress_only_at_a_terminal(run, tmp_path: Path, monkeypatch) -> None:
+    run("ask", "I love tea")
+    monkeypatch.setattr("storage.backup.STEP_PAGES", 4)
+    code, _, err = run("backup", str(tmp_path / "quiet.db"))
+    assert code == 0 and err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run("backup", str(tmp_path / "shown.db"))
+    assert code == 0 and out.startswith("backed up to")
+    steps = err.split("\r")[1:]
+    assert len(steps) >= 3 and steps[0].startswith("backup:  ")
+    assert steps[-1].startswith("backup: 100% (") and steps[-1].endswith(" pages)\n")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import stat
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, DataTable, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from agent.core import Agent
 from tests.conftest import make_fake_agent
 from tui.app import MemchatApp
-from tui.dialogs import TypeToConfirmDialog
+from tui.dialogs import TypeToConfirmDialog, tilde
+from tui.screens import profiles
 from tui.screens.profiles import ProfilesScreen, export_path
 
 MARKUP = "[bold]x[/bold]"
@@ -162,7 +165,7 @@ async def test_reset_with_export_empties_only_that_profile(seeded: Agent) -> Non
         assert after["default"] == before["default"]
         assert seeded.profile_name == "default"
         files = list((seeded.settings.home / "exports").glob("bob-*.jsonl"))
-        assert len(files) == 1
+        assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
         lines = [json.loads(line) for line in files[0].read_text().splitlines()]
         assert sum(1 for x in lines if x.get("type") == "memories") == before["bob"][0]
         assert any(str(files[0]) in m and "deleted" in m for m in messages(app))
@@ -190,6 +193,94 @@ async def test_failed_export_resets_nothing(seeded: Agent) -> None:
         await type_confirm(pilot, "r", "bob", export=True)
         assert counts(seeded) == before
         assert any(m.startswith("Export failed, nothing was deleted") for m in messages(app))
+
+
+async def open_reset(pilot: Pilot, name: str) -> TypeToConfirmDialog:
+    """Select `name` and press r: the reset dialog."""
+    await select(pilot, name)
+    await pilot.press("r")
+    await pilot.pause()
+    dialog = pilot.app.screen
+    assert isinstance(dialog, TypeToConfirmDialog)
+    return dialog
+
+
+async def test_reset_dialog_shows_the_export_file_and_uses_the_one_typed(
+    seeded: Agent, tmp_path: Path
+) -> None:
+    before = counts(seeded)
+    app = MemchatApp(seeded, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_profiles(pilot)
+        dialog = await open_reset(pilot, "bob")
+        shown = dialog.query_one("#export-path", Input)
+        exports = seeded.settings.home / "exports"
+        assert shown.value.startswith(f"{exports}/bob-") and shown.value.endswith(".jsonl")
+        assert datetime.strptime(Path(shown.value).stem[4:], "%Y%m%d-%H%M%S")
+        shown.value = str(tmp_path / "typo" / "bob.jsonl")  # a folder that does not exist
+        await pilot.press(*"bob")
+        await pilot.click("#confirm")
+        await pilot.pause()
+        assert counts(seeded) == before and not (tmp_path / "typo").exists()
+        assert any(m.startswith("Export failed, nothing was deleted") for m in messages(app))
+        dialog = await open_reset(pilot, "bob")
+        mine = tmp_path / "bob before reset.jsonl"
+        dialog.query_one("#export-path", Input).value = str(mine)
+        await pilot.press(*"bob")
+        await pilot.click("#confirm")
+        await pilot.pause()
+        assert counts(seeded) == {"default": before["default"], "bob": (0, 0)}
+        assert stat.S_IMODE(mine.stat().st_mode) == 0o600
+        rows = [json.loads(line) for line in mine.read_text().splitlines()]
+        assert sum(r["type"] == "memories" for r in rows) == before["bob"][0]
+        assert not exports.exists()  # the default file was not written as well
+        assert any(f"Exported first to {mine}." in m for m in messages(app))
+
+
+async def test_reset_dialog_export_box_and_file_gate_confirm(seeded: Agent) -> None:
+    app = MemchatApp(seeded, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_profiles(pilot)
+        dialog = await open_reset(pilot, "bob")
+        box = dialog.query_one("#export", Checkbox)
+        path = dialog.query_one("#export-path", Input)
+        confirm = dialog.query_one("#confirm", Button)
+        await pilot.press(*"bob")
+        assert box.value and not path.disabled and not confirm.disabled
+        path.value = "  "  # exporting, but to no file: cannot confirm
+        await pilot.pause()
+        assert confirm.disabled
+        box.value = False  # no export: the file does not matter, and is greyed out
+        await pilot.pause()
+        assert path.disabled and not confirm.disabled
+        await pilot.press("enter")  # Enter in the name's box confirms, without export
+        await pilot.pause()
+        assert counts(seeded)["bob"] == (0, 0)
+        assert not (seeded.settings.home / "exports").exists()
+
+
+async def test_reset_refuses_an_existing_export_file(seeded: Agent, tmp_path: Path) -> None:
+    before = counts(seeded)
+    taken = tmp_path / "taken.jsonl"
+    taken.write_text("keep me")
+    app = MemchatApp(seeded, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_profiles(pilot)
+        dialog = await open_reset(pilot, "bob")
+        dialog.query_one("#export-path", Input).value = str(taken)
+        await pilot.press(*"bob", "enter")
+        await pilot.pause()
+        assert counts(seeded) == before and taken.read_text() == "keep me"
+        assert f"Export failed, nothing was deleted: {taken} already exists" in " ".join(
+            messages(app)
+        )
+
+
+def test_tilde_shortens_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "sam"))
+    assert tilde(tmp_path / "sam" / "exports" / "a.jsonl") == "~/exports/a.jsonl"
+    assert tilde(tmp_path / "elsewhere.jsonl") == str(tmp_path / "elsewhere.jsonl")
+    assert Path(tilde(tmp_path / "sam" / "a.jsonl")).expanduser() == tmp_path / "sam" / "a.jsonl"
 
 
 async def test_delete_asks_then_deletes(seeded: Agent) -> None:
@@ -291,6 +382,15 @@ def test_snapshot_80x24(seeded: Agent, snap_compare) -> None:
     assert snap_compare(app, terminal_size=(80, 24), press=["f4"])
 
 
-def test_snapshot_reset_dialog(seeded: Agent, snap_compare) -> None:
+def test_snapshot_reset_dialog(
+    seeded: Agent, snap_compare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reset dialog offers the export, with its file shown (a fixed one, for the screen
+    not to depend on the test's folder and clock)."""
+
+    def fixed(_home: Path, name: str, _now: datetime) -> Path:
+        return Path("/srv/memchat/exports") / f"{name}-20260102-030405.jsonl"
+
+    monkeypatch.setattr(profiles, "export_path", fixed)
     app = MemchatApp(seeded, load_models=False)
     assert snap_compare(app, terminal_size=(80, 24), press=["f4", "up", "r"])

@@ -103,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every profile, not just the active one")
     p = sub.add_parser("import", help="read a JSON Lines export (nothing is written if it is bad)")
     p.add_argument("file", type=Path, metavar="FILE")
+    p = sub.add_parser(
+        "backup",
+        help="copy the whole database (SQLite) to FILE, safely while the UI runs",
+        description="Copy the whole database, every profile, to FILE with SQLite's online "
+        "backup: consistent while another memchat writes, owner-only (0600), checked, and "
+        "moved into place only when complete.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new file)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     return parser
 
 

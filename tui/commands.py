@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from agent.core import Agent
 from agent.errors import MemchatError, UsageError
+from agent.profiles import backup_source
+from agent.settings import load_settings
+from storage.db import StorageError
 from tui import render
 from tui.eval_command import eval_locomo
 from tui.render import dump
@@ -248,15 +252,45 @@ def _counts(agent: Agent, name: str) -> str:
     raise MemchatError(f"unknown profile {name!r}")
 
 
+def _offer_export(name: str) -> Path | None:
+    """At a terminal, before a reset: where to export the profile first (None: nowhere).
+    An existing file is replaced only if the user says so; otherwise the question comes again."""
+    while True:
+        print(
+            f"Export profile {name!r} to a file before resetting? "
+            "Enter a path (empty: no export): ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        answer = sys.stdin.readline().strip()
+        if not answer:
+            return None
+        path = Path(answer).expanduser()
+        if not path.exists() or _confirm(f"{path} exists. Replace it?"):
+            return path
+
+
 def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    """Reset a profile: offer an export first (at a terminal), confirm, export, then reset.
+    A failed export resets nothing."""
     agent = make_agent()
     counts = _counts(agent, args.name)
-    if not args.yes and not _confirm(f"Reset profile {args.name!r}: delete its {counts}?"):
-        print("not reset; nothing changed", file=sys.stderr)
-        return 1
-    if args.export:
-        done = agent.export(args.export, name=args.name)
-        print(f"exported {done['memories']} memories to {args.export}")
+    export: Path | None = args.export
+    if not args.yes:
+        # Only a person at a terminal is offered an export: a piped "y" must stay a yes.
+        if export is None and sys.stdin.isatty():
+            export = _offer_export(args.name)
+        first = f" (after exporting it to {export})" if export else ""
+        if not _confirm(f"Reset profile {args.name!r}{first}: delete its {counts}?"):
+            print("not reset; nothing changed", file=sys.stderr)
+            return 1
+    if export:
+        try:
+            done = agent.export(export, name=args.name)
+        except (MemchatError, StorageError) as exc:
+            raise MemchatError(f"{exc}; profile {args.name!r} was not reset") from exc
+        print(f"exported {done['memories']} memories to {export}")
     agent.reset_profile(args.name)
     print(f"reset profile {args.name!r} ({counts} deleted)")
     return 0
@@ -285,6 +319,47 @@ def import_(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     return 0
 
 
+class _BackupMeter:
+    """Backup progress on one stderr line, for people at a terminal: shown only when the copy
+    takes more than one step (a small database is copied before anyone could read it)."""
+
+    def __init__(self) -> None:
+        self.open = False  # a progress line is on screen without its newline
+
+    def __call__(self, copied: int, total: int) -> None:
+        if not self.open and copied >= total:
+            return
+        percent = copied * 100 // max(total, 1)
+        line = f"\rbackup: {percent:3d}% ({copied:,} of {total:,} pages)"
+        print(line, end="", file=sys.stderr, flush=True)
+        self.open = copied < total
+        if not self.open:
+            print(file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """End an unfinished line (the copy failed) so the error starts on its own line."""
+        if self.open:
+            print(file=sys.stderr, flush=True)
+            self.open = False
+
+
+def backup(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    """Copy the whole database to FILE (SQLite's online backup) and say what was written."""
+    # Checked before the agent opens the database: opening would create a missing one.
+    backup_source(load_settings(db=args.db, profile=args.profile).db_url)
+    agent = make_agent()
+    meter = _BackupMeter()
+    try:
+        result = agent.backup(
+            args.file, force=args.force, progress=meter if sys.stderr.isatty() else None
+        )
+    finally:
+        meter.close()
+    rows = ", ".join(f"{n:,} {table}" for table, n in result.counts.items())
+    print(f"backed up to {result.path} ({result.size:,} bytes, integrity ok): {rows}")
+    return 0
+
+
 HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("chat", None): chat,
     ("ask", None): ask,
@@ -303,5 +378,6 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("profiles", "delete"): profiles_delete,
     ("export", None): export,
     ("import", None): import_,
+    ("backup", None): backup,
     ("eval", "locomo"): eval_locomo,
 }

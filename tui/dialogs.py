@@ -5,12 +5,22 @@ Every text a user or a memory supplied is shown literally (`Content(text)`), nev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
+
+
+def tilde(path: Path) -> str:
+    """`path` as typed by a person: the home folder as `~` (expanded again when used)."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # elsewhere, or no home folder known
+        return str(path)
 
 
 class Dialog(ModalScreen):
@@ -48,36 +58,78 @@ class ConfirmDialog(Dialog):
 
 
 class TypeToConfirmDialog(Dialog):
-    """Confirm a destructive action by typing a word (the profile's name).
+    """Confirm a destructive action by typing a word (the profile's name); with `export_to`,
+    offer an export first: a ticked box and the file, shown and editable.
 
-    Dismisses with None (cancelled) or a dict {"export": bool}.
+    Dismisses with None (cancelled) or a dict {"export": Path | None} (None: no export).
     """
 
-    def __init__(self, question: str, word: str, offer_export: bool = False) -> None:
+    DEFAULT_CSS = """
+    TypeToConfirmDialog #export {
+        margin-top: 1;
+    }
+    TypeToConfirmDialog #export-path {
+        margin-left: 4;
+        background: $boost;
+    }
+    """
+
+    def __init__(self, question: str, word: str, export_to: Path | None = None) -> None:
         super().__init__()
-        self.question, self.word, self.offer_export = question, word, offer_export
+        self.question, self.word, self.export_to = question, word, export_to
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Static(Content(self.question), classes="dialog-text")
             yield Label(Content(f"Type {self.word!r} to confirm:"))
             yield Input(placeholder=self.word, id="word")
-            if self.offer_export:
-                yield Checkbox("Export the profile first", value=True, id="export")
+            if self.export_to is not None:
+                yield Checkbox("Export the profile first, to:", True, id="export", compact=True)
+                yield Input(tilde(self.export_to), id="export-path", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Confirm", id="confirm", variant="error", disabled=True)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#confirm", Button).disabled = event.value != self.word
+    def on_mount(self) -> None:
+        """Show the end of a long export path: the file name is what matters."""
+        if self.export_to is not None:
+            path = self.query_one("#export-path", Input)
+            path.action_end()
+            # Input scrolls to its cursor only after its first edit: scroll once it has a size.
+            path.call_after_refresh(lambda: path.scroll_to(x=path.max_scroll_x, animate=False))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value == self.word:
+    def export_target(self) -> Path | None:
+        """The file to export to: None when the box is unticked (or there is no offer)."""
+        if self.export_to is None or not self.query_one("#export", Checkbox).value:
+            return None
+        return Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+
+    def ready(self) -> bool:
+        """The word is typed, and a ticked export has a file name."""
+        word_ok = self.query_one("#word", Input).value == self.word
+        exporting = self.export_to is not None and self.query_one("#export", Checkbox).value
+        return word_ok and not (
+            exporting and not self.query_one("#export-path", Input).value.strip()
+        )
+
+    def refresh_state(self) -> None:
+        self.query_one("#confirm", Button).disabled = not self.ready()
+        if self.export_to is not None:
+            ticked = self.query_one("#export", Checkbox).value
+            self.query_one("#export-path", Input).disabled = not ticked
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.refresh_state()
+
+    def on_checkbox_changed(self, _event: Checkbox.Changed) -> None:
+        self.refresh_state()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        if self.ready():
             self._confirm()
 
     def _confirm(self) -> None:
-        export = self.offer_export and self.query_one("#export", Checkbox).value
-        self.dismiss({"export": export})
+        self.dismiss({"export": self.export_target()})
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "confirm":

@@ -1,7 +1,8 @@
 """The profiles screen: list profiles with their counts; create, switch, reset, delete.
 
-Reset and delete are confirmed by typing the profile's name, can export the profile first
-(a failed export changes nothing), and never touch another profile. Names are shown literally.
+Reset and delete are confirmed by typing the profile's name, offer to export the profile first
+(to a new file under $MEMCHAT_HOME/exports/, shown in the dialog and editable; a failed export
+changes nothing), and never touch another profile. Names are shown literally.
 """
 
 from __future__ import annotations
@@ -247,8 +248,9 @@ class ProfilesScreen(Screen):
             if deleting
             else f"Reset profile {name!r}: delete its {what}?"
         )
+        export_to = export_path(self.agent.settings.home, name, datetime.now())
         dialog = TypeToConfirmDialog(
-            f"{question} Other profiles are not touched.", name, offer_export=True
+            f"{question} Other profiles are not touched.", name, export_to=export_to
         )
         self.app.push_screen(dialog, partial(self.answered, name, deleting, what))
 
@@ -258,8 +260,8 @@ class ProfilesScreen(Screen):
             self.say("Cancelled: nothing was changed.")
             return
         exported = ""
-        if result.get("export"):
-            if (path := self.export(name)) is None:
+        if (path := result.get("export")) is not None:
+            if not self.export(name, path):
                 return
             exported = f" Exported first to {path}."
         try:
@@ -275,16 +277,22 @@ class ProfilesScreen(Screen):
         )
         self.say(done + exported + self.after_change(name, deleting))
 
-    def export(self, name: str) -> Path | None:
-        """Export the profile to a new file; None (and an error shown) if that failed."""
+    def export(self, name: str, path: Path) -> bool:
+        """Export the profile to `path`, a new file; False (and an error shown) if that failed.
+        An existing file is refused: the dialog's default is always new, so a name typed over
+        it that exists is most likely a mistake. Only the default folder is created (owner-only):
+        a folder typed that does not exist is more likely a typo than a wish."""
         try:
-            path = export_path(self.agent.settings.home, name, datetime.now())
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if path.exists():
+                raise StorageError(f"{path} already exists; choose another file")
+            exports = self.agent.settings.home / "exports"
+            if path.parent == exports:
+                exports.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.agent.export(path, name=name)
         except ERRORS as exc:
             self.say(f"Export failed, nothing was deleted: {exc}", "error")
-            return None
-        return path
+            return False
+        return True
 
     def after_change(self, name: str, deleted: bool) -> str:
         """After a reset or delete: refresh; the active profile deleted falls back to default."""
