@@ -121,7 +121,7 @@ class MemoryActions:
             detail = MemoryDetail(
                 memory,
                 repo.memory_history(s, profile_id, memory_id),
-                repo.reads_of_memory(s, memory_id),
+                repo.reads_of_memory(s, profile_id, memory_id),
                 repo.get_turn(s, profile_id, source) if source is not None else None,
                 [m for m in repo.derived_memories(s, profile_id, source) if m.id != memory_id]
                 if source is not None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from agent.errors import NotFoundError, UsageError
-from agent.text import clean_message
+from agent.text import clean_name
 from storage import repo, transfer
 from storage.backup import BackupResult, SameFileError, backup_database, source_file
 
@@ -39,7 +39,7 @@ class ProfileActions:
             return repo.list_profiles(s)
 
     def create_profile(self, name: str) -> None:
-        name = clean_message(name, 200, "profile name")
+        name = clean_name(name)
         with self.sessions() as s, s.begin():
             if repo.get_profile(s, name) is not None:
                 raise UsageError(f"profile {name!r} already exists")

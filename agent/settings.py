@@ -7,6 +7,7 @@ Every setting has one name; the environment variable is that name upper-cased wi
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir, user_data_dir
 
 from agent.errors import UsageError
+from agent.text import check_utf8, clean_name
 
 APP_NAME = "memchat"
 
@@ -116,4 +118,39 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     if unknown:
         raise UsageError(f"unknown setting(s) in {config_file}: {', '.join(unknown)}")
     coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
-    return replace(base, **coerced)
+    return _checked(replace(base, **coerced))
+
+
+# Numeric settings and the least value each accepts; a value out of range (or not finite)
+# would not fail where it is set but later, e.g. tau = 0 makes every read weight NaN.
+_AT_LEAST: dict[str, float] = {
+    "read_k": 1,
+    "hops": 1,
+    "capacity": 0,
+    "usage_half_life_days": 0,
+    "memory_token_budget": 0,
+    "recent_turns": 0,
+    "max_new_tokens": 1,
+    "max_message_chars": 1,
+}
+
+
+def _checked(settings: Settings) -> Settings:
+    """`settings` with the profile name cleaned as `profiles create` cleans one, or a
+    UsageError naming the setting that cannot work."""
+    for name, least in _AT_LEAST.items():
+        value = getattr(settings, name)
+        if not math.isfinite(value) or value < least:
+            raise UsageError(f"setting {name}={value!r} must be at least {least:g}")
+    if not math.isfinite(settings.tau) or settings.tau <= 0:
+        raise UsageError(f"setting tau={settings.tau!r} must be a finite number above 0")
+    if not math.isfinite(settings.hop_lambda):
+        raise UsageError(f"setting hop_lambda={settings.hop_lambda!r} must be a finite number")
+    # The database driver takes the path or URL as UTF-8 text without NUL characters.
+    name, target = ("db", settings.db) if settings.db else ("home", str(settings.home))
+    check_utf8(target, f"setting {name}")
+    if "\x00" in target:
+        raise UsageError(f"setting {name} contains a NUL character")
+    # A name with escape sequences would reach the terminal in every listing; one that is
+    # not valid UTF-8 cannot be stored at all. Cleaned as `profiles create` cleans names.
+    return replace(settings, profile=clean_name(settings.profile))

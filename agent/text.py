@@ -27,15 +27,28 @@ def check_utf8(text: str, what: str) -> None:
         raise UsageError(f"{what} is not valid UTF-8 (byte {exc.start} of the text)") from exc
 
 
-def clean_message(text: str, max_chars: int, what: str = "message") -> str:
-    """A message ready to store: valid UTF-8, cleaned, not empty, not over `max_chars`."""
+def clean_message(
+    text: str, max_chars: int, what: str = "message", setting: str | None = "max_message_chars"
+) -> str:
+    """A message ready to store: valid UTF-8, cleaned, not empty, not over `max_chars` (the
+    value of `setting`, named in the error; None: a fixed limit)."""
     check_utf8(text, what)
     cleaned = clean_text(text)
     if not cleaned:
         raise UsageError(f"{what} is empty")
     if len(cleaned) > max_chars:
+        where = f" (setting {setting})" if setting else ""
         raise UsageError(
-            f"{what} is {len(cleaned):,} characters; the limit is {max_chars:,} "
-            "(setting max_message_chars)"
+            f"{what} is {len(cleaned):,} characters; the limit is {max_chars:,}{where}"
         )
     return cleaned
+
+
+# The longest profile name: the column is String(200).
+MAX_NAME_CHARS = 200
+
+
+def clean_name(text: str, what: str = "profile name") -> str:
+    """A profile name ready to store, cleaned like a message (no escape sequences: names are
+    shown in every listing), at most MAX_NAME_CHARS characters."""
+    return clean_message(text, MAX_NAME_CHARS, what, setting=None)

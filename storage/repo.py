@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,16 @@ from storage.models import (
     utcnow,
 )
 
+# The largest id SQLite can store (a signed 64-bit INTEGER). A larger id given by a user
+# names no row; passed to the driver it would raise OverflowError instead.
+MAX_ID = 2**63 - 1
+
+
+def _storable(row_id: int) -> bool:
+    """True when `row_id` can name a row at all (SQLite's INTEGER range)."""
+    return -MAX_ID - 1 <= row_id <= MAX_ID
+
+
 # ---------------------------------------------------------------- profiles
 
 
@@ -34,8 +45,16 @@ def get_profile(s: Session, name: str) -> Profile | None:
     return s.scalar(select(Profile).where(Profile.name == name))
 
 
+def fresh_memory_version() -> int:
+    """The memory version a new profile starts at: random, not 0. Profile ids are reused
+    after a delete, and another process may still cache the deleted profile's keys under
+    (id, version); a new profile starting at 0 would soon reach that version and the stale
+    cache would pass for its own. A random 40-bit start makes that a 1-in-10^12 chance."""
+    return secrets.randbits(40)
+
+
 def create_profile(s: Session, name: str) -> Profile:
-    profile = Profile(name=name)
+    profile = Profile(name=name, memory_version=fresh_memory_version())
     s.add(profile)
     s.flush()
     return profile
@@ -92,6 +111,18 @@ def start_session(s: Session, profile_id: int, label: str = "") -> ChatSession:
     return session
 
 
+def has_session(s: Session, profile_id: int, session_id: int) -> bool:
+    """True when the chat session exists and is the profile's: a session id held across
+    transactions may have been deleted since (a reset elsewhere) and even reused by another
+    profile's session."""
+    found = s.scalar(
+        select(ChatSession.id).where(
+            ChatSession.id == session_id, ChatSession.profile_id == profile_id
+        )
+    )
+    return found is not None
+
+
 def add_turn(
     s: Session, profile_id: int, session_id: int, role: str, text: str, speaker: str = ""
 ) -> Turn:
@@ -110,6 +141,8 @@ def recent_turns(s: Session, profile_id: int, n: int) -> list[Turn]:
 
 
 def get_turn(s: Session, profile_id: int, turn_id: int) -> Turn | None:
+    if not _storable(turn_id):
+        return None
     return s.scalar(select(Turn).where(Turn.id == turn_id, Turn.profile_id == profile_id))
 
 
@@ -123,11 +156,18 @@ def record_reads(
     )
 
 
-def reads_of_memory(s: Session, memory_id: int, limit: int = 20) -> list[TurnRead]:
+def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20) -> list[TurnRead]:
+    """The latest first-hop reads of a memory by the profile's own turns. `memory_id` is a
+    plain column: the turn's profile is what keeps another profile's reads out."""
+    if not _storable(memory_id):
+        return []
     return list(
         s.scalars(
             select(TurnRead)
-            .where(TurnRead.memory_id == memory_id, TurnRead.hop == 0)
+            .join(Turn, Turn.id == TurnRead.turn_id)
+            .where(
+                TurnRead.memory_id == memory_id, TurnRead.hop == 0, Turn.profile_id == profile_id
+            )
             .order_by(TurnRead.id.desc())
             .limit(limit)
         )
@@ -138,10 +178,13 @@ def reads_of_memory(s: Session, memory_id: int, limit: int = 20) -> list[TurnRea
 
 
 def get_memory(s: Session, profile_id: int, memory_id: int) -> Memory | None:
+    if not _storable(memory_id):
+        return None
     return s.scalar(select(Memory).where(Memory.id == memory_id, Memory.profile_id == profile_id))
 
 
 def get_memories(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, Memory]:
+    ids = [i for i in ids if _storable(i)]
     if not ids:
         return {}
     rows = s.scalars(select(Memory).where(Memory.profile_id == profile_id, Memory.id.in_(ids)))
@@ -205,8 +248,21 @@ def log_event(
     return event
 
 
+def next_memory_id(s: Session) -> int:
+    """An id no memory ever had: above every memory and every memory event. SQLite hands out
+    max(id) + 1, so forgetting the newest memory would give its id to the next one, whose
+    history (events are kept by memory id) and reads would then include the forgotten one's,
+    in whichever profile it was."""
+    newest_row = s.scalar(select(func.max(Memory.id))) or 0
+    newest_event = s.scalar(select(func.max(MemoryEvent.memory_id))) or 0  # an indexed column
+    return max(int(newest_row), int(newest_event)) + 1
+
+
 def add_memory(s: Session, memory: Memory, turn_id: int | None = None) -> Memory:
-    """Insert `memory`; a turn memory is linked after the current tail of the chain."""
+    """Insert `memory` under a never-used id; a turn memory is linked after the current tail
+    of the chain."""
+    if memory.id is None:
+        memory.id = next_memory_id(s)
     if memory.kind == "turn":
         tail = last_turn_memory(s, memory.profile_id)
         memory.prev_id = tail.id if tail else None
@@ -293,6 +349,8 @@ def set_pinned(s: Session, memory: Memory, pinned: bool) -> None:
 
 
 def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEvent]:
+    if not _storable(memory_id):
+        return []
     return list(
         s.scalars(
             select(MemoryEvent)

@@ -119,6 +119,8 @@ def test_add_json(run) -> None:
         (["ask", "\x01\x02"], 2, "message is empty"),
         (["memories", "show", "999"], 1, "no memory 999"),
         (["memories", "show", "abc"], 2, "not a whole number"),
+        (["memories", "accept", str(10**30)], 2, "is too large"),  # was an OverflowError
+        (["memories", "reject", str(2**63)], 2, "is too large"),
         (["--profile", "nobody", "memories", "list"], 1, "unknown profile 'nobody'"),
         (["profiles", "reset", "nobody", "--yes"], 1, "unknown profile"),
         (["memories", "add", "--key", "k", "--value", " "], 2, "value is empty"),

