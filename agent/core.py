@@ -144,10 +144,14 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         self._session_id = None
 
     def _chat_session(self, profile_id: int, label: str) -> int:
-        if self._session_id is None:
-            with self.sessions() as s, s.begin():
+        """The chat session turns go to; a new one when there is none yet, or when the one
+        held was deleted since (the profile was reset by another process) or is no longer
+        this profile's (its id was reused)."""
+        with self.sessions() as s, s.begin():
+            held = self._session_id
+            if held is None or not repo.has_session(s, profile_id, held):
                 self._session_id = repo.start_session(s, profile_id, label).id
-        return self._session_id
+            return self._session_id
 
     # ------------------------------------------------------------ the turn loop
 

@@ -35,6 +35,7 @@ from agent.text import clean_message, clean_name, clean_text
 from storage import repo
 from tests.conftest import make_fake_agent
 from tui import cli
+from tui.args import LARGEST_ID
 
 # max_message_chars for the generated cases: text around and beyond it stays cheap.
 LIMIT = 64
@@ -449,10 +450,13 @@ def test_cli_search(run: Cli, query: str) -> None:
 @example(memory_id=2**63)
 @example(memory_id=99999999999999999999999)
 def test_cli_any_memory_id(run: Cli, memory_id: int) -> None:
-    """Ids too large for SQLite are not found (they ended in an OverflowError traceback)."""
+    """Ids too large for SQLite are a usage error, others not found or shown (they ended in
+    an OverflowError traceback)."""
     for action in ("show", "history", "forget", "pin", "unpin"):
         code, out, err = run("memories", action, str(memory_id))
-        if code != 0:
+        if memory_id > LARGEST_ID:
+            assert (code, out) == (2, "") and err.endswith("is too large (at most 2^63 - 1)\n")
+        elif code != 0:
             assert_refused((code, out, err), 1, f"no memory {memory_id} in profile 'default'")
 
 
@@ -865,11 +869,6 @@ def test_newer_schema_is_left_as_it_was(tmp_path: Path) -> None:
     _refused_untouched(tmp_path, target, "newer memchat (schema 9999)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/db.py lets SQLite take a 1-byte file for an empty database and overwrite "
-    "it (reported to the lead: refuse a non-empty file without the SQLite header)",
-)
 def test_a_one_byte_file_is_no_database(tmp_path: Path) -> None:
     target = tmp_path / "data" / "notes.txt"
     target.parent.mkdir()
@@ -877,12 +876,6 @@ def test_a_one_byte_file_is_no_database(tmp_path: Path) -> None:
     _refused_untouched(tmp_path, target, "not a database")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/db.py migrates any SQLite file: another program's database gets memchat's "
-    "tables and WAL mode (reported to the lead: refuse a database with tables but no "
-    "alembic_version)",
-)
 def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
     target = tmp_path / "data" / "places.sqlite"
     target.parent.mkdir()

@@ -16,5 +16,5 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not at least 1")
     if value > LARGEST_ID:
-        raise argparse.ArgumentTypeError(f"{value} is too large (at most {LARGEST_ID})")
+        raise argparse.ArgumentTypeError(f"{value} is too large (at most 2^63 - 1)")
     return value
