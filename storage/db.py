@@ -60,7 +60,7 @@ def _sqlite_begin(connection: Connection) -> None:
 def _prepare_sqlite_file(path: Path) -> None:
     """Create the parent folder and the file owner-only, with a clear error when impossible."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data folder: private
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)

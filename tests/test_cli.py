@@ -352,7 +352,7 @@ def test_backup_command_copies_what_memchat_shows(run, tmp_path: Path) -> None:
     assert code == 0 and err == ""  # no progress when stderr is not a terminal
     size = target.stat().st_size
     assert out == (
-        f"backed up to {target} ({size:,} bytes, integrity ok): 2 profiles, 5 memories, 4 turns\n"
+        f"backed up to {target} ({size:,} bytes, integrity ok): profiles 2, memories 5, turns 4\n"
     )
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     code, copied, _ = run("--db", str(target), "memories", "list", "--json")

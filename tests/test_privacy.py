@@ -66,6 +66,11 @@ def test_database_wal_and_shm_are_owner_only(tmp_path: Path, umask_022: None) ->
     assert {p.name: mode(p) for p in (db, *sidecars)} == {p.name: 0o600 for p in (db, *sidecars)}
 
 
+def test_a_new_data_folder_is_owner_only(tmp_path: Path, umask_022: None) -> None:
+    make_fake_agent(tmp_path / "home")
+    assert mode(tmp_path / "home") == 0o700
+
+
 def test_exports_are_owner_only(tmp_path: Path, umask_022: None) -> None:
     """Every way an export is written: `export`, `export --all`, `profiles reset --export`;
     also when it replaces a world-readable file, or a leftover temporary file is in the way."""

@@ -355,7 +355,7 @@ def backup(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         )
     finally:
         meter.close()
-    rows = ", ".join(f"{n:,} {table}" for table, n in result.counts.items())
+    rows = ", ".join(f"{table} {n:,}" for table, n in result.counts.items())
     print(f"backed up to {result.path} ({result.size:,} bytes, integrity ok): {rows}")
     return 0
 
