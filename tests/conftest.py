@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from agent.core import Agent, Models
-from agent.settings import load_settings
+from agent.settings import Settings, load_settings
 from storage.db import make_engine, session_factory
 from tests.fakes import FakeEncoder, FakeGenerator
 
@@ -15,6 +15,19 @@ def make_fake_agent(home: Path, profile: str = "default", **settings: object) ->
     engine = make_engine(config.db_url)
     generator = FakeGenerator()
     return Agent(config, session_factory(engine), Models(FakeEncoder, lambda: generator))
+
+
+def fake_build_agent(settings: Settings, progress: object = None) -> Agent:
+    """A stand-in for agent.bootstrap.build_agent (the command line's): the settings the command
+    line resolved, on fake models."""
+    return make_fake_agent(
+        Path(settings.home),
+        settings.profile,
+        db=settings.db,
+        review=settings.review,
+        capacity=settings.capacity,
+        max_message_chars=settings.max_message_chars,
+    )
 
 
 @pytest.fixture

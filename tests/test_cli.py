@@ -8,11 +8,10 @@ import sqlite3
 import stat
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import make_fake_agent
+from tests.conftest import fake_build_agent
 from tui import cli
 
 
@@ -28,16 +27,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
     monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
 
-    def fake_build(settings: Any, progress: Any = None):
-        return make_fake_agent(
-            Path(settings.home),
-            settings.profile,
-            db=settings.db,
-            review=settings.review,
-            capacity=settings.capacity,
-        )
-
-    monkeypatch.setattr(cli, "build_agent", fake_build)
+    monkeypatch.setattr(cli, "build_agent", fake_build_agent)
 
     def invoke(*argv: str, stdin: bytes = b"", tty: bool = False) -> tuple[int, str, str]:
         stream = (TerminalInput if tty else io.TextIOWrapper)(io.BytesIO(stdin))

@@ -33,7 +33,7 @@ from agent.errors import NotFoundError, UsageError
 from agent.memories import WRITABLE_KINDS
 from agent.text import clean_message, clean_name, clean_text
 from storage import repo
-from tests.conftest import make_fake_agent
+from tests.conftest import fake_build_agent, make_fake_agent
 from tui import cli
 from tui.args import LARGEST_ID
 
@@ -340,17 +340,6 @@ class Cli:
         return code, out.getvalue(), err.getvalue()
 
 
-def _fake_build(settings: Any, progress: Any = None) -> Agent:
-    return make_fake_agent(
-        Path(settings.home),
-        settings.profile,
-        db=settings.db,
-        review=settings.review,
-        capacity=settings.capacity,
-        max_message_chars=settings.max_message_chars,
-    )
-
-
 @contextlib.contextmanager
 def cli_in(home: Path, **env: str) -> Iterator[Cli]:
     """The command line with fake models, MEMCHAT_HOME=`home` and `env` set."""
@@ -361,7 +350,7 @@ def cli_in(home: Path, **env: str) -> Iterator[Cli]:
         patch.setenv("MEMCHAT_HOME", str(home))
         for name, value in env.items():
             patch.setenv(name, value)
-        patch.setattr(cli, "build_agent", _fake_build)
+        patch.setattr(cli, "build_agent", fake_build_agent)
         yield Cli(home)
     finally:
         patch.undo()
