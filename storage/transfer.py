@@ -13,19 +13,16 @@ remapped otherwise, with every reference (turn, memory, link, provenance) remapp
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import math
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, LargeBinary, String, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -44,6 +41,7 @@ from storage.models import (
     Turn,
     TurnRead,
 )
+from storage.transfer_values import check_name, decode, show
 
 FORMAT = "memchat-export"
 END = "memchat-export-end"
@@ -63,9 +61,6 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("turns", "role"): ("user", "assistant"),
     ("turns", "status"): ("complete", "stopped"),
 }
-# Control characters that `profiles create` never leaves in a name (tab and newline aside).
-_NAME_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_MAX_ID = repo.MAX_ID
 
 
 def _encode(value: Any) -> Any:
@@ -135,83 +130,6 @@ def _read_lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, A
         yield number, data
 
 
-def _show(value: Any) -> str:
-    """A value for an error message: escaped, on one line, cut short."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _decode(column: Column[Any], value: Any) -> Any:
-    """The Python value of `column` for a JSON value, or a ValueError saying what is wrong."""
-    name, kind = column.name, column.type
-    if value is None:
-        if not column.nullable:
-            raise ValueError(f"{name} must not be null")
-        return None
-    if isinstance(kind, Boolean):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false, not {_show(value)}")
-        return value
-    if isinstance(kind, Integer):
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > _MAX_ID:
-            raise ValueError(f"{name} must be a whole number, not {_show(value)}")
-        return value
-    if isinstance(kind, Float):
-        number_ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number_ok or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, not {_show(value)}")
-        return float(value)
-    if isinstance(kind, DateTime):
-        return _datetime(name, value)
-    if isinstance(kind, LargeBinary):
-        if not (
-            isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str)
-        ):
-            raise ValueError(f'{name} must be {{"b64": "..."}}, not {_show(value)}')
-        try:
-            return base64.b64decode(value["b64"], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"{name} is not valid base64") from exc
-    if isinstance(kind, String):  # Text too
-        return _text(name, value)
-    raise ValueError(f"{name}: unsupported column type {kind}")  # a new column type: say so
-
-
-def _datetime(name: str, value: Any) -> datetime:
-    """A naive UTC datetime from ISO text (an offset, if any, is converted to UTC)."""
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be an ISO date and time, not {_show(value)}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} is not an ISO date and time: {_show(value)}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def _text(name: str, value: Any) -> str:
-    """Text the database can store: a str, valid UTF-8 (JSON's "\\ud800" escapes decode to
-    lone surrogates, which no UTF-8 database takes). Lengths are not checked: SQLite does not
-    check them either, and the app stores longer slots than String(300) says (a long key)."""
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be text, not {_show(value)}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"{name} is not valid UTF-8 text (a lone surrogate)") from exc
-    return value
-
-
-def _check_name(name: str) -> None:
-    """A profile name `profiles create` could have made (names are shown in every listing)."""
-    if not name.strip() or name != name.strip() or _NAME_CONTROL.search(name) or len(name) > 200:
-        raise ValueError(
-            f"profile name {_show(name)} is not one memchat makes (empty, padded, too long, "
-            "or with control characters)"
-        )
-
-
 @dataclass
 class _Link:
     """A turn memory's temporal links, set once every memory of the file is in."""
@@ -273,7 +191,7 @@ class _Importer:
     def _values(self, table: str, data: dict[str, Any]) -> dict[str, Any]:
         """The row's column values, decoded and checked on their own (not yet references)."""
         table_columns = TYPE_OF[table].__table__.columns
-        values = {c.name: _decode(c, data[c.name]) for c in table_columns if c.name in data}
+        values = {c.name: decode(c, data[c.name]) for c in table_columns if c.name in data}
         # Columns added since an export was written may be missing: those have defaults.
         optional = {c.name for c in table_columns if c.nullable or c.default is not None}
         missing = [c.name for c in table_columns if c.name not in values and c.name != "id"]
@@ -283,7 +201,7 @@ class _Importer:
         for (choice_table, column), allowed in CHOICES.items():
             if choice_table == table and column in values and values[column] not in allowed:
                 raise ValueError(
-                    f"{column} must be one of {', '.join(allowed)}, not {_show(values[column])}"
+                    f"{column} must be one of {', '.join(allowed)}, not {show(values[column])}"
                 )
         for column in ("id", *self.REFS, *self.LINKS):
             if values.get(column) is not None and values[column] < 1:
@@ -327,7 +245,7 @@ class _Importer:
             self._check_embeddings(values)
         if table == "memories" and values.get("slot") is not None:
             if (owner, values["slot"]) in self.slots:
-                raise ValueError(f"slot {_show(values['slot'])} is used by two memories")
+                raise ValueError(f"slot {show(values['slot'])} is used by two memories")
             self.slots.add((owner, values["slot"]))
         self.defined[table][values["id"]] = owner
         if table == "profiles":
@@ -360,7 +278,7 @@ class _Importer:
                 )
 
     def _profile(self, values: dict[str, Any]) -> None:
-        _check_name(values["name"])
+        check_name(values["name"])
         if values["name"] in self.names:
             raise ValueError(f"profile {values['name']!r} is in the file twice")
         self.names.add(values["name"])
@@ -435,7 +353,7 @@ def _import(s: Session, stream: IO[bytes], name: str) -> dict[str, int]:
         raise StorageError(f"{name}: not a memchat export (no header line)")
     version = first[1].get("version")
     if version not in READABLE_VERSIONS or isinstance(version, bool):
-        raise StorageError(f"{name}: export version {_show(version)} is not supported")
+        raise StorageError(f"{name}: export version {show(version)} is not supported")
     table = None
     end: tuple[int, dict[str, Any]] | None = None
     for number, data in lines:
@@ -445,7 +363,7 @@ def _import(s: Session, stream: IO[bytes], name: str) -> dict[str, int]:
             end = (number, data)
             continue
         if data["type"] not in TYPE_OF:
-            raise StorageError(f"{name}:{number}: unknown row type {_show(data['type'])}")
+            raise StorageError(f"{name}:{number}: unknown row type {show(data['type'])}")
         if data["type"] != table:
             s.flush()  # rows refer to earlier tables: insert those first
             table = data["type"]
