@@ -413,3 +413,15 @@ def test_backup_progress_only_at_a_terminal(run, tmp_path: Path, monkeypatch) ->
     steps = err.split("\r")[1:]
     assert len(steps) >= 3 and steps[0].startswith("backup:  ")
     assert steps[-1].startswith("backup: 100% (") and steps[-1].endswith(" pages)\n")
+
+
+def test_an_unexpected_database_error_is_one_line(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT ...", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr("agent.core.Agent.add_memory", full_disk)
+    code, out, err = run("memories", "add", "--key", "k", "--value", "v")
+    assert (code, out) == (1, "")
+    assert err == "memchat: error: database error: database or disk is full\n"

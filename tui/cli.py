@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from agent.bootstrap import build_agent
 from agent.core import Agent
 from agent.errors import MemchatError, UsageError
@@ -134,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (MemchatError, StorageError) as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # e.g. a disk full or I/O error mid-command: one line
+        reason = getattr(exc, "orig", None) or exc
+        print(f"memchat: error: database error: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("memchat: interrupted", file=sys.stderr)
