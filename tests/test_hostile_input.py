@@ -33,6 +33,7 @@ from agent.errors import NotFoundError, UsageError
 from agent.memories import WRITABLE_KINDS
 from agent.text import clean_message, clean_name, clean_text
 from storage import repo
+from storage.models import Base
 from tests.conftest import fake_build_agent, make_fake_agent
 from tui import cli
 from tui.args import LARGEST_ID
@@ -47,16 +48,7 @@ FAST = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 CLI = settings(FAST, max_examples=25)
-TABLES = (
-    "profiles",
-    "sessions",
-    "turns",
-    "memories",
-    "memory_events",
-    "turn_reads",
-    "proposals",
-    "alembic_version",
-)
+TABLES = (*Base.metadata.tables, "alembic_version")  # every table the schema has
 
 # Pieces that have broken terminal apps and text pipelines: C0/C1 controls, escape sequences
 # (CSI, OSC hyperlink, lone ESC), line and paragraph separators, BOM, bidi overrides and
