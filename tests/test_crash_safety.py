@@ -54,16 +54,33 @@ class Run:
     opened_at_s: float | None = None  # when the agent was ready (database migrated)
     killed_at_s: float | None = None
     status: int | None = None
+    cut_off: str | None = None  # the line the kill cut in the middle, if it did
 
     def describe(self) -> str:
         plan = "none" if self.plan is None else f"{self.plan.after_turns}+{self.plan.delay_s:.3f}s"
         killed = "-" if self.killed_at_s is None else f"{self.killed_at_s:.3f}s"
         opened = "-" if self.opened_at_s is None else f"{self.opened_at_s:.3f}s"
         span = f"{self.reported[0]}..{self.reported[-1]}" if self.reported else "none"
+        cut = "" if self.cut_off is None else f", line cut off: {self.cut_off!r}"
         return (
             f"from turn {self.start}: plan {plan}, opened at {opened}, killed at {killed}, "
-            f"turns reported {span}, exit {self.status}"
+            f"turns reported {span}, exit {self.status}{cut}"
         )
+
+    def read(self, line: str, started: float, reported: dict[int, tuple[int, int]]) -> None:
+        """Take one relayed line of the child's (see tests/workers/crash_turns.py); anything
+        that is not the protocol fails the test."""
+        words = line.split()
+        if line == "opened":
+            self.opened_at_s = time.monotonic() - started
+        elif words[:1] == ["turn"] and len(words) == 4 and all(w.isdigit() for w in words[1:]):
+            turn, user_id, reply_id = (int(w) for w in words[1:])
+            reported[turn] = (user_id, reply_id)
+            self.reported.append(turn)
+        elif words[:1] == ["cut"] and self.killed_at_s is not None and self.cut_off is None:
+            self.cut_off = line.removeprefix("cut ")  # our kill landed mid-line: not a turn
+        elif line != "done":
+            raise AssertionError(f"unexpected worker output {line!r}")
 
     @property
     def killed_in_start_up(self) -> bool:
@@ -166,21 +183,13 @@ def run_once(server: Server, home: Path, run: Run, reported: dict[int, tuple[int
             continue
         assert line is not None, "the worker hangs"
         assert line != "eof", f"the worker server ended:\n{server.stderr_tail()}"
-        words = line.split()
-        if words[0] == "opened":
-            run.opened_at_s = time.monotonic() - started
-        elif words[0] == "turn":
-            turn, user_id, reply_id = (int(w) for w in words[1:])
-            reported[turn] = (user_id, reply_id)
-            run.reported.append(turn)
-            if run.plan and run.killed_at_s is None and len(run.reported) == run.plan.after_turns:
-                deadline = time.monotonic() + run.plan.delay_s
-        elif words[0] == "exit":
-            run.status = int(words[1])
+        if line.startswith("exit ") and line[5:].lstrip("-").isdigit():
+            run.status = int(line[5:])
             server.child = None
             return
-        elif words[0] != "done":
-            raise AssertionError(f"unexpected worker output {line!r}")
+        run.read(line, started, reported)
+        if run.plan and run.killed_at_s is None and len(run.reported) == run.plan.after_turns:
+            deadline = deadline or time.monotonic() + run.plan.delay_s
 
 
 def drive(
@@ -248,8 +257,10 @@ def describe(seed: int, fresh_s: float, runs: list[Run]) -> str:
     """What happened, to repeat it: the seed, and each run with its kill."""
     kills = sum(r.status == -signal.SIGKILL for r in runs)
     in_start_up = sum(r.killed_in_start_up for r in runs)
+    cut = sum(r.cut_off is not None for r in runs)
     head = f"seed {seed} (MEMCHAT_CRASH_SEED), fresh start {fresh_s:.3f} s, {kills} kills "
-    return head + f"({in_start_up} in start-up); runs:\n" + "\n".join(r.describe() for r in runs)
+    head += f"({in_start_up} in start-up, {cut} mid-line); runs:\n"
+    return head + "\n".join(r.describe() for r in runs)
 
 
 def test_killed_at_random_moments_loses_and_half_writes_nothing(tmp_path: Path) -> None:
@@ -272,6 +283,45 @@ def test_killed_at_random_moments_loses_and_half_writes_nothing(tmp_path: Path) 
     assert problems == [], report + "\n" + "\n".join(problems)
     problems = next_start_problems(tmp_path)
     assert problems == [], report + "\n" + "\n".join(problems)
+
+
+def test_a_child_killed_mid_line_is_relayed_as_cut_off_not_glued(tmp_path: Path) -> None:
+    """The harness flake: with PYTHONUNBUFFERED=1 `print` wrote "opened" and its newline in two
+    calls, the kill landed between them, and the test read "openedexit -9". Here a real child
+    is killed after a whole line and half of the next: the relay gives the whole line, then
+    the half as `cut`, and the reader counts it for a run it killed and fails one it did not."""
+    read_end, write_end = os.pipe()
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        crash_turns.say("turn 7 15 16", fd=write_end)
+        os.write(write_end, b"opened")  # the text, and then the kill before its newline
+        os.write(ready_write, b"!")
+        time.sleep(60)
+        os._exit(0)
+    for fd in (write_end, ready_write):
+        os.close(fd)
+    assert os.read(ready_read, 1) == b"!"
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    lines = list(crash_turns.relay(read_end))
+    for fd in (read_end, ready_read):
+        os.close(fd)
+    assert lines == ["turn 7 15 16", "cut opened"]
+
+    killed, reported = Run(0, Kill(0, 0.0), killed_at_s=0.1), {}
+    for line in lines:
+        killed.read(line, 0.0, reported)
+    assert reported == {7: (15, 16)} and killed.cut_off == "opened"
+    assert "0 kills (0 in start-up, 1 mid-line)" in describe(1, 0.0, [killed])
+    for line, run in [
+        ("cut opened", Run(0, None)),  # a child we did not kill ends mid-line: a real fault
+        ("openedexit -9", killed),
+        ("turn 12 5", killed),
+        ("245exit", killed),
+    ]:
+        with pytest.raises(AssertionError, match="unexpected worker output"):
+            run.read(line, 0.0, {})
 
 
 class Interrupted(Exception):

@@ -8,10 +8,17 @@ database: each child opens it as a fresh process would (engine, migration, agent
 one killed, a real process dying with its connections and transactions open.
 
 Protocol, one line each way: the test writes `run HOME START` (the database is HOME/memchat.db;
-START = TURNS only opens it); the child prints `child PID`,
-`opened` once the agent is ready (database created and migrated), `turn N USER_TURN_ID
-REPLY_TURN_ID` after each turn N has returned, and `done` after the last turn; the server prints
-`exit STATUS` (-9 for SIGKILL) when the child has ended. End of input ends the server.
+START = TURNS only opens it); the server prints `child PID` once it has forked the child; the
+child prints `opened` once the agent is ready (database created and migrated), `turn N
+USER_TURN_ID REPLY_TURN_ID` after each turn N has returned, and `done` after the last turn; the
+server prints `exit STATUS` (-9 for SIGKILL) when the child has ended. End of input ends the
+server.
+
+A kill can land in the middle of the child's output, so every line goes out in one write (with
+PYTHONUNBUFFERED=1, `print` writes the text and the newline in two), and the child writes to a
+pipe of its own that the server relays line by line: a child killed mid-line leaves an
+unterminated last line, which the server relays as `cut TEXT` before `exit`, never glued to
+the next line (it once read `openedexit -9`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.workers.common import fake_agent
@@ -60,20 +68,25 @@ def reply(turn: int) -> str:
     return f"Noted, this is reply {turn}."
 
 
+def say(line: str, fd: int = 1) -> None:
+    """Write `line` and its newline in one system call (a line of protocol is far below
+    PIPE_BUF, so a pipe takes it whole: a reader never sees half of it)."""
+    os.write(fd, (line + "\n").encode())
+
+
 def run_turns(home: Path, start: int) -> None:
     """Open the database as a new process would, then run turns `start`.. to the end."""
     agent, generator = fake_agent(home, capacity=CAPACITY)
-    print("opened", flush=True)
+    say("opened")
     for turn in range(start, TURNS):
         generator.reply = reply(turn)
         result = agent.ask(message(turn))
-        print(f"turn {turn} {result.user_turn_id} {result.reply_turn_id}", flush=True)
-    print("done", flush=True)
+        say(f"turn {turn} {result.user_turn_id} {result.reply_turn_id}")
+    say("done")
 
 
 def child(home: Path, start: int) -> int:
     """The forked child's life; its exit status (1 after an error, traceback on stderr)."""
-    print(f"child {os.getpid()}", flush=True)
     try:
         run_turns(home, start)
     except BaseException:
@@ -83,18 +96,37 @@ def child(home: Path, start: int) -> int:
     return 0
 
 
+def relay(fd: int) -> Iterator[str]:
+    """The lines read from `fd` until its end; a last line without its newline (its writer was
+    killed in the middle of it) comes as `cut TEXT`."""
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        yield from (line.decode(errors="replace") for line in lines)
+    if pending:
+        yield f"cut {pending.decode(errors='replace')}"
+
+
 def serve() -> None:
-    """Fork one child per `run HOME START` line; report how each ended."""
+    """Fork one child per `run HOME START` line, relay its output, report how it ended."""
     for line in sys.stdin:
         command, home, start = line.split()
         assert command == "run", line
-        sys.stdout.flush()
         sys.stderr.flush()
+        read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            os.close(write_end)
             os._exit(child(Path(home), int(start)))  # no atexit handlers, no buffers flushed twice
+        os.close(write_end)  # the child's end: the pipe ends when the child does
+        say(f"child {pid}")
+        for relayed in relay(read_end):
+            say(relayed)
+        os.close(read_end)
         _, status = os.waitpid(pid, 0)
-        print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+        say(f"exit {os.waitstatus_to_exitcode(status)}")
 
 
 if __name__ == "__main__":
