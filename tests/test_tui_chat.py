@@ -15,6 +15,7 @@ from agent.core import Agent, Models
 from agent.errors import ModelMissingError
 from tests.conftest import make_fake_agent
 from tests.fakes import FakeEncoder, FakeGenerator
+from tests.waiting import DEADLINE_S, until
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
 from tui.widgets.memory_panel import MemoryPanel
@@ -36,7 +37,7 @@ class GatedGenerator:
 
     def stream(self, messages, max_new_tokens: int, stop=None) -> Iterator[str]:
         for i, word in enumerate(self.words):
-            self.gate.acquire(timeout=10)
+            self.gate.acquire(timeout=DEADLINE_S)
             if stop is not None and stop.is_set():
                 return
             yield word if i == 0 else " " + word
@@ -65,13 +66,11 @@ async def test_reply_streams_and_panel_shows_the_stored_preference(tui_agent: Ag
         await send(pilot, "My name is Sam and I love hiking")
         await pilot.pause()
         reply = app.screen.query_one(Reply)
-        seen = []
-        for _ in gated.words:
+        seen: list[str] = []
+        for count in range(1, len(gated.words) + 1):
             gated.gate.release()
-            for _ in range(50):
-                await pilot.pause(0.01)
-                if len(reply.text.split()) > len(seen):
-                    break
+            words_shown = lambda count=count: len(reply.text.split()) >= count  # noqa: E731
+            await until(pilot, words_shown, f"word {count} shown")
             seen.append(reply.text)
         await settle(pilot)
         assert seen == ["Nice", "Nice to", "Nice to meet", "Nice to meet you."]
@@ -96,10 +95,7 @@ async def test_escape_stops_and_keeps_what_was_said(tui_agent: Agent) -> None:
         await send(pilot, "tell me a story")
         reply = app.screen.query_one(Reply)
         gated.gate.release()
-        for _ in range(100):
-            await pilot.pause(0.01)
-            if reply.text:
-                break
+        await until(pilot, lambda: reply.text != "", "the first word shown")
         await pilot.press("escape")
         gated.gate.release()
         await settle(pilot)
@@ -339,17 +335,14 @@ async def test_models_load_in_the_background_and_a_message_waits_for_them(
 
     def generator() -> FakeGenerator:
         agent.models.report("Converting the model once (about 30 s) ...")
-        release.wait(5)
+        release.wait(DEADLINE_S)
         return FakeGenerator("Hello Sam.")
 
     agent.models = Models(FakeEncoder, generator)
     app = MemchatApp(agent, load_models=True)
     async with app.run_test(size=(100, 30)) as pilot:
         status = app.screen.query_one("#model-status", Static)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "Converting" in str(status.render()):
-                break
+        await until(pilot, lambda: "Converting" in str(status.render()), "the loading shown")
         assert "Converting the model once" in str(status.render()) and status.display
         # the chat is usable while the generator loads: a message waits for it
         assert app.screen.__class__.__name__ == "ChatScreen"
@@ -387,7 +380,7 @@ def test_models_load_once_and_never_two_at_a_time() -> None:
     found: list[object] = []
     first = threading.Thread(target=lambda: found.append(models.encoder))
     first.start()
-    started.wait(2)
+    started.wait(DEADLINE_S)
     second = threading.Thread(target=lambda: found.append(models.generator))
     second.start()
     found.append(models.encoder)  # asked during the first load: waits for it, no second load

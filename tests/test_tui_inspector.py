@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
 from agent.core import Agent
+from tests.waiting import until
 from tui.app import MemchatApp
 from tui.dialogs import ChoiceDialog, ConfirmDialog, EditMemoryDialog
 from tui.screens.inspector import DEBOUNCE_S, InspectorScreen
@@ -36,16 +37,16 @@ async def settle(pilot: Pilot) -> None:
     """Let a search run: the debounce, the worker thread, then the table update (the summary
     line names the query once its read is shown)."""
     screen = pilot.app.screen
-    await pilot.pause(DEBOUNCE_S)
-    for _ in range(100):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        query = screen.query_one("#search", Input).value.strip()
+    query = screen.query_one("#search", Input).value.strip()
+
+    def shown() -> bool:
         summary = str(screen.query_one("#summary", Static).render())
-        if (f"for {query!r}" in summary) == bool(query):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"the search for {query!r} did not finish")
+        return (f"for {query!r}" in summary) == bool(query)
+
+    await pilot.pause(DEBOUNCE_S)
+    await until(pilot, shown, f"the search for {query!r} shown")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 async def search(pilot: Pilot, query: str) -> None:
