@@ -387,7 +387,9 @@ def test_one_megabyte_inputs_are_fast(name: str) -> None:
         start = time.perf_counter()
         results = read(text)
         elapsed = time.perf_counter() - start
-        assert elapsed < 1.0, f"{name}, {read.__name__}: {elapsed:.2f}s"
+        # About 0.1 s here: the bound is far above that, so a loaded machine cannot reach it,
+        # and far below what a regular expression that backtracks over 1 MB would take.
+        assert elapsed < 20.0, f"{name}, {read.__name__}: {elapsed:.2f}s"
         assert all(isinstance(r, result_type) for r in results)
 
 
@@ -474,7 +476,8 @@ def test_random_unicode_never_raises() -> None:
             assert retraction.slot and retraction.value != ""
         for request in forget_requests(text):
             assert request.about and isinstance(request.everything, bool)
-    assert time.perf_counter() - start < 5.0
+    # About 0.5 s here; the bound only catches a backtracking blow-up (see above).
+    assert time.perf_counter() - start < 60.0
 
 
 def test_slots_are_unique_and_order_follows_the_message() -> None:

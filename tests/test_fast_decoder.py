@@ -427,33 +427,31 @@ def test_unsupported_configs_are_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def real_int4(model_cache: Path) -> tuple[Any, float, list[str]]:
+def real_int4(model_cache: Path) -> tuple[Any, list[str]]:
     """The packaged model through `generator_dtype = "int4"` (converted and packed once),
-    then loaded again from the cache: (generator, seconds of the cached load, its messages)."""
-    import time
-
+    then loaded again from the cache: (generator, the cached load's messages)."""
     from agent.models.generator import load_generator
 
     load_generator(_settings(model_cache, generator_dtype="int4"))
     messages: list[str] = []
-    started = time.perf_counter()
     generator = load_generator(
         _settings(model_cache, generator_dtype="int4"), progress=messages.append
     )
-    return generator, time.perf_counter() - started, messages
+    return generator, messages
 
 
 @integration
-def test_int4_cached_start_is_fast(real_int4: tuple[Any, float, list[str]]) -> None:
-    generator, seconds, messages = real_int4
+def test_int4_cached_start_uses_the_cache(real_int4: tuple[Any, list[str]]) -> None:
+    # No conversion or packing message: the packed cache was used. Its speed is the bench's
+    # cold start figure, not an assert here (a loaded machine would fail it by chance).
+    generator, messages = real_int4
     assert isinstance(generator, Int4Generator)
     assert messages == ["Loading generator ..."]
-    assert seconds < 3.0, f"cached int4 load took {seconds:.1f} s"
 
 
 @integration
 def test_int4_weights_are_the_ggufs_q4_1_weights(
-    model_cache: Path, real_int4: tuple[Any, float, list[str]]
+    model_cache: Path, real_int4: tuple[Any, list[str]]
 ) -> None:
     """Every packed projection de-quantises to the converted float32 weights (bf16 precision)."""
     from safetensors import safe_open
@@ -490,7 +488,7 @@ def test_int4_weights_are_the_ggufs_q4_1_weights(
 
 @integration
 def test_int4_greedy_tokens_mostly_agree_with_float32(
-    model_cache: Path, real_int4: tuple[Any, float, list[str]]
+    model_cache: Path, real_int4: tuple[Any, list[str]]
 ) -> None:
     from agent.models.generator import load_generator
 
@@ -511,7 +509,7 @@ def test_int4_greedy_tokens_mostly_agree_with_float32(
 
 
 @integration
-def test_int4_streams_and_stops(real_int4: tuple[Any, float, list[str]]) -> None:
+def test_int4_streams_and_stops(real_int4: tuple[Any, list[str]]) -> None:
     generator = real_int4[0]
     stop = threading.Event()
     pieces = []

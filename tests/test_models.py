@@ -334,29 +334,27 @@ def test_encoder_truncates_long_text(encoder: Encoder) -> None:
 @dataclass
 class Loaded:
     generator: Generator
-    seconds: float
     messages: list[str]
 
 
-def _timed_load(settings: Settings) -> Loaded:
+def _load(settings: Settings) -> Loaded:
     from agent.models.generator import load_generator
 
     messages: list[str] = []
-    start = time.perf_counter()
     generator = load_generator(settings, progress=messages.append)
-    return Loaded(generator, time.perf_counter() - start, messages)
+    return Loaded(generator, messages)
 
 
 @pytest.fixture(scope="session")
 def converted(fresh_cache: Path) -> Loaded:
     """The first load: converts the packaged GGUF into the cache."""
-    return _timed_load(_settings(fresh_cache))
+    return _load(_settings(fresh_cache))
 
 
 @pytest.fixture(scope="session")
 def cached(fresh_cache: Path, converted: Loaded) -> Loaded:
     """A second, fresh load: comes from the cache the first one wrote."""
-    return _timed_load(_settings(fresh_cache))
+    return _load(_settings(fresh_cache))
 
 
 @pytest.fixture()
@@ -382,9 +380,10 @@ def test_first_load_converts_and_writes_the_cache(fresh_cache: Path, converted: 
 
 
 @integration
-def test_second_load_uses_the_cache_and_is_fast(cached: Loaded) -> None:
+def test_second_load_uses_the_cache(cached: Loaded) -> None:
+    # No "Converting ..." message: the cache was used. How fast that is is the bench's cold
+    # start figure (bench/), not an assert here: a loaded machine would fail it by chance.
     assert cached.messages == ["Loading generator ..."]
-    assert cached.seconds < 5.0, f"cached load took {cached.seconds:.1f} s"
 
 
 @integration
@@ -441,6 +440,6 @@ def test_count_tokens_and_context(generator: Generator) -> None:
 def test_bfloat16_setting(fresh_cache: Path, converted: Loaded) -> None:
     import torch
 
-    loaded = _timed_load(_settings(fresh_cache, generator_dtype="bfloat16"))
+    loaded = _load(_settings(fresh_cache, generator_dtype="bfloat16"))
     assert loaded.generator.model.dtype == torch.bfloat16
     assert loaded.generator.generate(CHAT, max_new_tokens=4).strip()
