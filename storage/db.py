@@ -73,10 +73,28 @@ def _prepare_sqlite_file(path: Path) -> None:
     _refuse_foreign_file(path)
 
 
+def _roll_back_hot_journal(path: Path) -> None:
+    """A start killed in its first transaction (before the database is in WAL mode) leaves a
+    hot rollback journal, and the file half-written, maybe without its header yet. Let SQLite
+    roll it back (any client does so on its first read) before the file is judged: a read-only
+    connection cannot, and every later start failed ("attempt to write a readonly database")."""
+    journal = Path(f"{path}-journal")
+    if not journal.is_file() or journal.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True)
+        ) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot recover {path} from its journal: {exc}") from exc
+
+
 def _refuse_foreign_file(path: Path) -> None:
     """Refuse a file that is not an SQLite database, or is another program's: SQLite would
     take a non-empty file without its header for an empty database and overwrite it, and
     migrating another program's database would add memchat's tables to it."""
+    _roll_back_hot_journal(path)
     with path.open("rb") as file:
         header = file.read(len(SQLITE_HEADER))
     if not header:

@@ -326,6 +326,40 @@ def test_a_child_killed_mid_line_is_relayed_as_cut_off_not_glued() -> None:
             run.read(line, 0.0, {})
 
 
+HALF_FIRST_START = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA cache_size = 1")  # spill: the database file is written mid-transaction
+db.execute("BEGIN IMMEDIATE")
+db.execute("CREATE TABLE profiles (id INTEGER PRIMARY KEY, name TEXT)")
+db.executemany("INSERT INTO profiles (name) VALUES (?)", [("x" * 500,)] * 200)
+print("written", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_first_start_killed_mid_transaction_opens_next_time(tmp_path: Path) -> None:
+    """Found by 200 random-kill runs: a first start killed in its first transaction (before the
+    database is in WAL mode) leaves a hot rollback journal; the foreign-file check opened the
+    database read-only, could not roll it back, and every later start failed with "attempt to
+    write a readonly database". Now the next start rolls it back and migrates."""
+    db = tmp_path / "memchat.db"
+    db.touch()
+    child = subprocess.Popen(
+        [sys.executable, "-c", HALF_FIRST_START, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "written\n"
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert db.stat().st_size > 0 and Path(f"{db}-journal").stat().st_size > 0  # hot journal
+    make_engine(f"sqlite:///{db}").dispose()
+    agent, _ = fake_agent(tmp_path)
+    assert agent.ask("I live in Paris.").written
+    assert database_problems(db, dim=64) == []
+
+
 class Interrupted(Exception):
     """Stands for the process dying at that statement."""
 
