@@ -124,9 +124,18 @@ def has_session(s: Session, profile_id: int, session_id: int) -> bool:
 
 
 def add_turn(
-    s: Session, profile_id: int, session_id: int, role: str, text: str, speaker: str = ""
+    s: Session,
+    profile_id: int,
+    session_id: int,
+    role: str,
+    text: str,
+    speaker: str = "",
+    created_at: datetime | None = None,
 ) -> Turn:
+    """A turn; `created_at` for one said in the past (an imported conversation), else now."""
     turn = Turn(profile_id=profile_id, session_id=session_id, role=role, text=text, speaker=speaker)
+    if created_at is not None:
+        turn.created_at = created_at
     s.add(turn)
     s.flush()
     return turn
@@ -385,3 +394,19 @@ def memory_speakers(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:
         .where(Memory.id.in_(memory_ids))
     ).all()
     return {memory_id: speaker for memory_id, speaker in rows}
+
+
+def memory_sources(
+    s: Session, profile_id: int, memory_ids: Sequence[int]
+) -> dict[int, tuple[Memory, Turn | None]]:
+    """Each memory with the turn it came from (None for one added by hand or whose turn is
+    gone): what was said, by whom and when, for an answer that cites it."""
+    ids = [i for i in memory_ids if _storable(i)]
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(Memory, Turn)
+        .outerjoin(Turn, Turn.id == Memory.source_turn_id)
+        .where(Memory.profile_id == profile_id, Memory.id.in_(ids))
+    ).all()
+    return {memory.id: (memory, turn) for memory, turn in rows}

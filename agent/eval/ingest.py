@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import torch
 
 from agent.core import Agent
 from agent.errors import NotFoundError
-from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn
+from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn, parse_day
 from agent.extraction import Extracted, extract
 from agent.memory.unit import Unit
 from agent.text import clean_text
@@ -87,18 +88,18 @@ def statement_vectors(
 
 def ingest_turn(
     unit: Unit,
-    session_id: int,
+    session: tuple[int, datetime | None],
     turn: LocomoTurn,
     key: str,
     key_vec: torch.Tensor,
     statements: tuple[list[Extracted], Callable[[list[str]], torch.Tensor]],
 ) -> int:
-    """One turn: the Turn row, its turn memory, the statements it makes (with their vectors'
-    `encode`). Returns the Turn row's id."""
+    """One turn: the Turn row (dated with its `session`'s day, when known), its turn memory,
+    the statements it makes (with their vectors' `encode`). Returns the Turn row's id."""
     said = clean_text(turn.text)
-    row = repo.add_turn(
-        unit.session, unit.profile_id, session_id, "user", said + photo_suffix(turn), turn.speaker
-    )
+    session_id, day = session
+    text = said + photo_suffix(turn)
+    row = repo.add_turn(unit.session, unit.profile_id, session_id, "user", text, turn.speaker, day)
     write_turn_memory(unit, key, key_vec, row.id)
     items, encode = statements
     if items:
@@ -121,11 +122,12 @@ def ingest_session(
         label = session.date or f"session {session.number}"
         session_id = repo.start_session(s, profile_id, label).id
     keys = [turn_key(session.date, t) for t in session.turns]
+    day = parse_day(session.date_time)
     items_per_turn, encode = statements
     dia_of_turn = {}
     with agent.store.unit(profile_id) as unit:
         for turn, key, vec, items in zip(session.turns, keys, vectors, items_per_turn, strict=True):
-            turn_id = ingest_turn(unit, session_id, turn, key, vec, (items, encode))
+            turn_id = ingest_turn(unit, (session_id, day), turn, key, vec, (items, encode))
             dia_of_turn[turn_id] = turn.dia_id
             if on_turn is not None:
                 on_turn()

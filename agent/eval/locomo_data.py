@@ -65,19 +65,26 @@ class LocomoSample:
         return sum(len(s.turns) for s in self.sessions)
 
 
-def parse_date(date_time: str) -> str:
-    """'1:56 pm on 8 May, 2023' -> '8 May 2023'; the input unchanged if no date is found."""
+def parse_day(date_time: str) -> datetime | None:
+    """'1:56 pm on 8 May, 2023' -> datetime(2023, 5, 8); None if no date is found."""
     match = _DATE.search(date_time)
     if match is None:
-        return date_time.strip()
+        return None
     day, month, year = match.groups()
     for fmt in ("%d %B %Y", "%d %b %Y"):
         try:
-            parsed = datetime.strptime(f"{day} {month} {year}", fmt)
+            return datetime.strptime(f"{day} {month} {year}", fmt)
         except ValueError:
             continue
-        return f"{parsed.day} {parsed.strftime('%B')} {parsed.year}"
-    return date_time.strip()
+    return None
+
+
+def parse_date(date_time: str) -> str:
+    """'1:56 pm on 8 May, 2023' -> '8 May 2023'; the input unchanged if no date is found."""
+    parsed = parse_day(date_time)
+    if parsed is None:
+        return date_time.strip()
+    return f"{parsed.day} {parsed.strftime('%B')} {parsed.year}"
 
 
 def parse_evidence(items: Any) -> list[str]:
