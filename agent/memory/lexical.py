@@ -36,7 +36,7 @@ _STEMMER = PorterStemmer()
 
 
 @lru_cache(maxsize=100_000)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return _STEMMER.stem(word)
 
 
@@ -44,7 +44,7 @@ def tokens(text: str) -> list[str]:
     """Lower-cased word stems of `text`, stop words removed."""
     # numbers stem to themselves: skipping the stemmer keeps ids and dates cheap
     return [
-        w if w.isdigit() else _stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS
+        w if w.isdigit() else stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS
     ]
 
 
@@ -253,6 +253,12 @@ class LexicalIndex:
         if counts is not None:
             return list(counts)
         return self._base.terms_of(doc_id) if self._base is not None else []
+
+    def idf(self, term: str) -> float:
+        """The BM25 idf of a term as `tokens` gives it; one no document holds counts as held by
+        one (a rare word, not a missing one)."""
+        found = self._posting(term_key(term))
+        return bm25_idf(len(self._length), 1 if found is None else len(found[0]))
 
     def scores(self, query: str) -> dict[int, float]:
         """BM25 score of every document sharing a term with `query` (others score 0)."""

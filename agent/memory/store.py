@@ -124,6 +124,11 @@ class MemoryStore:
         except OperationalError:
             pass
 
+    def idf(self, profile_id: int) -> Callable[[str], float]:
+        """The BM25 idf of a term over the profile's memory keys (rare words weigh more)."""
+        self.cache(profile_id)
+        return self._texts[profile_id].lexical.idf
+
     def forget_cache(self, profile_id: int) -> None:
         self._caches.pop(profile_id, None)
         self._texts.pop(profile_id, None)
