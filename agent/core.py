@@ -11,19 +11,24 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.answer.avoid import avoided_words
+from agent.answer.grounded import Grounded, ground, source_phrase
+from agent.answer.intent import asks_memory, is_question
+from agent.answer.sources import remembered
 from agent.errors import NotFoundError
 from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
 from agent.forgetting import forgotten as forgotten_memory
 from agent.memories import MemoryActions
 from agent.memory.query_map import load_query_map
-from agent.memory.store import Encoder, MemoryStore, ReadResult, Written
+from agent.memory.store import Encoder, MemoryStore, ReadItem, ReadResult, Written
 from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
 from agent.review import ReviewActions, propose
 from agent.settings import Settings
 from agent.text import clean_message
 from agent.turn import (
+    Answered,
     Generator,
     TurnResult,
     elapsed_ms,
@@ -36,6 +41,9 @@ from agent.turn import (
 )
 from storage import repo
 from storage.models import Proposal
+
+# The longest generated answer to a question (a request for a plan or a recipe may be longer).
+BRIEF_REPLY_TOKENS = 60
 
 
 class Models:
@@ -225,19 +233,20 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         is answered with what was forgotten, not by the model (it would make something up)."""
         clean_message(message, self.settings.max_message_chars)  # bad input: before model loads
         # Loaded (once) before anything is written, so a missing model writes nothing.
-        generator = self.models.generator
+        self.models.generator  # noqa: B018
         turn = self.remember(message, label, hops)
         started = t0 = time.perf_counter()
         if turn.forget_requested:
             prompt = Prompt([], [], 0)
-            reply = forget_reply(turn.forgotten)
+            answered = Answered(forget_reply(turn.forgotten), "forget")
             if on_token is not None:
-                on_token(reply)
+                on_token(answered.reply)
         else:
-            prompt = self.prompt(turn.profile_id, turn.read, turn.text, turn.turn_id)
-            reply = generate(
-                generator, prompt.messages, self.settings.max_new_tokens, on_token, stop
+            read = turn.read.results
+            answered, prompt = self.answer(
+                turn.profile_id, turn.text, read, on_token, stop, turn.turn_id
             )
+        reply = answered.reply
         t_generate = elapsed_ms(t0)
         stopped = bool(stop is not None and stop.is_set())
         t0 = time.perf_counter()
@@ -261,25 +270,77 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
             turn.forgotten,
             turn.proposed,
             turn.freed,
+            answered,
         )
 
-    def prompt(self, profile_id: int, read: ReadResult, message: str, turn_id: int) -> Prompt:
+    def answer(
+        self,
+        profile_id: int,
+        message: str,
+        read: list[ReadItem],
+        on_token: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
+        turn_id: int | None = None,
+    ) -> tuple[Answered, Prompt]:
+        """The answer path, one for the chat, `ask` and `eval`: a question about the user or the
+        past is answered from the memories read (or "not mentioned"), without the model; any
+        other message is generated from the preferences, the read memories and the recent
+        turns. Reads the store, writes nothing."""
+        grounded = self.answer_from_memory(profile_id, message, read)
+        if grounded is not None:
+            if on_token is not None:
+                on_token(grounded.text)
+            how = "nothing" if grounded.abstained else "memory"
+            answered = Answered(grounded.text, how, grounded.cited, source_phrase(grounded))
+            return answered, Prompt([], [], 0)
+        preferences = self.preferences(profile_id)
+        brief = is_question(message)  # a guess or small talk: a sentence or two
+        prompt = self.prompt(profile_id, read, message, turn_id, preferences, brief)
+        length = self.settings.max_new_tokens
+        length = min(length, BRIEF_REPLY_TOKENS) if brief else length
+        avoid = avoided_words(preferences)
+        reply = generate(self.models.generator, prompt.messages, length, on_token, stop, avoid)
+        return Answered(reply, "model", prompt.memory_ids), prompt
+
+    def answer_from_memory(
+        self, profile_id: int, message: str, read: list[ReadItem]
+    ) -> Grounded | None:
+        """The grounded answer when `message` asks about something remembered, else None."""
+        if not asks_memory(message):
+            return None
+        with self.sessions() as s:
+            memories = remembered(s, profile_id, read)
+        return ground(message, memories, idf=self.store.idf(profile_id))
+
+    def preferences(self, profile_id: int) -> list[tuple[str, str]]:
+        """The profile's preferences as (key, value)."""
+        with self.sessions() as s:
+            found = repo.list_memories(s, profile_id, "preference")
+            return [(m.key_text, m.value_text) for m in found]
+
+    def prompt(
+        self,
+        profile_id: int,
+        read: list[ReadItem],
+        message: str,
+        turn_id: int | None,
+        prefs: list[tuple[str, str]],
+        brief: bool = False,
+    ) -> Prompt:
         """Preferences, the read memories and the recent turns before this one, as a prompt."""
         st = self.settings
         with self.sessions() as s:
-            prefs = [
-                (m.key_text, m.value_text) for m in repo.list_memories(s, profile_id, "preference")
-            ]
             turns = repo.recent_turns(s, profile_id, st.recent_turns + 1)
         recent = [(t.role, t.text) for t in turns if t.id != turn_id][-st.recent_turns :]
         generator = self.models.generator
         return build_prompt(
             preferences=prefs,
-            read=read.results,
+            read=read,
             recent=recent,
             message=message,
             count_tokens=generator.count_tokens,
             memory_budget=st.memory_token_budget,
             context_tokens=generator.context_tokens,
             reply_tokens=st.max_new_tokens,
+            brief=brief,
         )

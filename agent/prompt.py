@@ -12,6 +12,7 @@ SYSTEM = (
     "You are memchat, a helpful assistant with a long-term memory of the user. "
     "Use what you know about the user when it helps; do not invent facts about them."
 )
+BRIEF = " Answer a question in one or two short sentences."
 # Longest piece of one remembered or recent turn placed in the prompt, in characters.
 MAX_ITEM_CHARS = 600
 
@@ -69,9 +70,11 @@ def build_prompt(
     memory_budget: int,
     context_tokens: int,
     reply_tokens: int,
+    brief: bool = False,
 ) -> Prompt:
-    """Messages for the chat template; `recent` is (role, text) oldest first."""
-    system = SYSTEM
+    """Messages for the chat template; `recent` is (role, text) oldest first; `brief` asks for
+    a short answer (the message is a question)."""
+    system = SYSTEM + (BRIEF if brief else "")
     if preferences:
         system += "\n\nWhat you know about the user:\n" + "\n".join(
             f"- {k}: {_shorten(v)}" for k, v in preferences

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +28,20 @@ class Generator(Protocol):
         messages: list[dict[str, str]],
         max_new_tokens: int,
         stop: threading.Event | None = None,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A reply and what it rests on."""
+
+    reply: str
+    # memory: stated from a remembered sentence; nothing: no memory read supports an answer;
+    # model: generated; forget: the report of a request to forget
+    source_kind: str
+    cited: list[int] = field(default_factory=list)  # the memories it rests on
+    source: str = ""  # for an answer from memory: who said it, when, and the sentence
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,11 @@ class TurnResult:
     forgotten: list[Written] = field(default_factory=list)  # asked for, or retracted
     proposed: list[Proposal] = field(default_factory=list)  # review mode: waiting for the user
     freed: list[Written] = field(default_factory=list)  # freed at capacity (least used first)
+    answered: Answered = field(default_factory=lambda: Answered("", "model"))
+
+    @property
+    def cited(self) -> list[int]:
+        return self.answered.cited
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +75,9 @@ class TurnResult:
             "freed": [w.as_json() for w in self.freed],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "stopped": self.stopped,
+            "answered_from": self.answered.source_kind,
+            "cited": self.answered.cited,
+            "source": self.answered.source,
         }
 
 
@@ -151,10 +172,12 @@ def generate(
     max_new_tokens: int,
     on_token: Callable[[str], None] | None,
     stop: threading.Event | None,
+    avoid: Sequence[str] = (),
 ) -> str:
-    """Stream the reply, handing each piece to `on_token`; returns the whole reply."""
+    """Stream the reply, handing each piece to `on_token`, never saying a word of `avoid`;
+    returns the whole reply."""
     pieces = []
-    for piece in generator.stream(messages, max_new_tokens, stop):
+    for piece in generator.stream(messages, max_new_tokens, stop, avoid):
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)

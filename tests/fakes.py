@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -33,6 +33,7 @@ class FakeGenerator:
     def __init__(self, reply: str = "Sure, here is a fine answer.") -> None:
         self.reply = reply
         self.prompts: list[list[dict[str, str]]] = []
+        self.avoided: list[list[str]] = []  # the words each reply had to avoid
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -42,8 +43,10 @@ class FakeGenerator:
         messages: list[dict[str, str]],
         max_new_tokens: int,
         stop: threading.Event | None = None,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]:
         self.prompts.append(messages)
+        self.avoided.append(list(avoid))
         for i, word in enumerate(self.reply.split()[:max_new_tokens]):
             if stop is not None and stop.is_set():
                 return

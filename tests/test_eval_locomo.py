@@ -330,23 +330,31 @@ def test_retrieval_only_run_writes_the_reports(
     assert (out / "locomo.db").is_file()
 
 
-def test_qa_run_scores_answers_and_counts_prompt_tokens(
+def test_qa_run_answers_through_the_chat_answer_path(
     tmp_path: Path, data_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The QA goes through `Agent.answer`: questions about the conversation are answered from
+    the memories read, without the model (no prompt), dated from the session of the turn."""
     built: list[Agent] = []
     args = eval_args("--data", str(data_file), "--out", str(tmp_path / "r"), "--json")
-    build = builder(tmp_path, built, reply="Not mentioned in the conversation.")
+    build = builder(tmp_path, built, reply="a generated reply the QA must not use")
     assert eval_locomo(args, no_user_agent, build) == 0
     doc = json.loads(capsys.readouterr().out)
     generator = built[0].models.generator
-    assert isinstance(generator, FakeGenerator)
-    assert doc["f1"] == 0.0 and doc["category_5"]["f1"] == 1.0
-    assert doc["prompt_tokens_mean"] > 0 and doc["latency_ms"]["answer_p50"] > 0
-    assert len(generator.prompts) == 6
-    system, user = generator.prompts[0]
-    assert user["content"].startswith("What is the name of Alice's puppy?\n")
-    assert "8 May 2023 Alice: Hi Bob! I adopted a puppy named Biscuit" in system["content"]
-    assert "Not mentioned in the conversation" in system["content"]
+    assert isinstance(generator, FakeGenerator) and generator.prompts == []
+    answers = {
+        row["question"]: row
+        for row in map(json.loads, (tmp_path / "r" / "questions.jsonl").read_text().splitlines())
+    }
+    puppy = answers["What is the name of Alice's puppy?"]
+    assert puppy["prediction"] == "Biscuit." and puppy["f1"] == 1.0
+    assert puppy["answered_from"] == "memory" and len(puppy["cited"]) == 1
+    # "next Friday", said on 12 June 2023
+    assert answers["When is Bob's violin recital?"]["prediction"] == "12 June 2023."
+    assert doc["f1"] > 0.3 and doc["prompt_tokens_mean"] == 0
+    assert doc["answered_from"]["model"] == 0.0 and doc["latency_ms"]["answer_p50"] > 0
+    # category 5: the violin is Bob's; asked about Alice, the answer is "not mentioned"
+    assert doc["category_5"]["abstained"] == 1.0 and doc["category_5"]["f1"] == 1.0
 
 
 def test_limit_is_a_number_of_conversations(

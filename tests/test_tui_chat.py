@@ -35,7 +35,7 @@ class GatedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages, max_new_tokens: int, stop=None) -> Iterator[str]:
+    def stream(self, messages, max_new_tokens: int, stop=None, avoid=()) -> Iterator[str]:
         for i, word in enumerate(self.words):
             self.gate.acquire(timeout=DEADLINE_S)
             if stop is not None and stop.is_set():
@@ -160,7 +160,7 @@ async def test_panel_shows_each_hop_of_a_multi_hop_read(tmp_path: Path, fixed_cl
         assert "weights: softmax over all · 2 hops" in text
         top = result.read[0]
         first, last = top.hop_weights
-        assert f"#{top.id}\n" in text and f"hops {first:.2f} → {last:.2f}" in text
+        assert f"#{top.id} · cited\n" in text and f"hops {first:.2f} → {last:.2f}" in text
         hop_lines = [line for line in text.splitlines() if line.startswith("hop ")]
         assert [line.split()[:2] for line in hop_lines] == [["hop", "1"], ["hop", "2"]]
         best = result.hops[0][0]

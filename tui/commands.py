@@ -45,6 +45,12 @@ def ask(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         return 0
     print()
     lines = ["memory read:", *render.read_lines(result.read)] if result.read else []
+    if result.cited:
+        cited = " ".join(f"#{i}" for i in result.cited)
+        source = (
+            f" · {render.one_line(result.answered.source, 160)}" if result.answered.source else ""
+        )
+        lines.insert(0, f"cited: {cited}{source}")
     lines += [
         f"memory {w.action}: #{w.id} {w.kind} {render.one_line(w.key, 30)} = "
         f"{render.one_line(w.value, 50)}"

@@ -24,19 +24,10 @@ from agent.eval.scorer import score
 from agent.memory.hybrid import HybridParams
 from agent.memory.lexical import LexicalIndex
 from agent.memory.store import ReadItem, ReadResult
-from agent.prompt import fit_lines
-from agent.turn import elapsed_ms, generate
+from agent.turn import elapsed_ms
 
 RECALL_KS = (1, 5, 10, 20)
 TOP_K = max(RECALL_KS)  # memories each method returns (the default read: agent.search k)
-ANSWER_MEMORIES = 10  # read memories offered to the generator, most weighted first
-ANSWER_TOKENS = 32
-ANSWER_SYSTEM = (
-    "You answer a question about a long conversation between two people. Below are the lines "
-    "of that conversation most related to the question, each with its date and speaker. "
-    "Answer with a short phrase, not a full sentence. If these lines do not contain the "
-    "answer, reply exactly: Not mentioned in the conversation."
-)
 
 Method = Callable[[str], list[int]]  # question -> memory ids, best first
 
@@ -209,27 +200,11 @@ def mean_recall(
 # ------------------------------------------------------------------ answers
 
 
-def answer_messages(
-    question: str,
-    read: list[ReadItem],
-    count_tokens: Callable[[str], int],
-    budget: int,
-    top: int = ANSWER_MEMORIES,
-) -> list[dict[str, str]]:
-    """System prompt with the top read memories' keys (by weight, within `budget` tokens),
-    then the question."""
-    items = sorted(read, key=lambda i: -i.weight)[:top]
-    lines = [f"- {i.key}" for i in items]
-    kept = fit_lines(lines, budget, count_tokens)
-    memories = "\n".join(lines[i] for i in kept) or "(none)"
-    system = f"{ANSWER_SYSTEM}\n\nConversation lines:\n{memories}"
-    user = f"{question}\n(Answer in a few words.)"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
 def prompt_tokens(generator: object, messages: list[dict[str, str]]) -> int:
     """Tokens of the rendered prompt (the chat template) if the generator can tell, else the
     sum over the messages' contents."""
+    if not messages:
+        return 0  # answered from memory: no prompt
     counter = getattr(generator, "prompt_tokens", None)
     if callable(counter):
         return int(counter(messages))
@@ -247,20 +222,22 @@ class QuestionResult:
     read_ms: dict[str, float] = field(default_factory=dict)  # method -> latency
     prediction: str | None = None
     f1: float | None = None
-    answer_ms: float | None = None  # read + prompt + generation
+    answer_ms: float | None = None  # read + answer
     prompt_tokens: int | None = None
+    answered_from: str | None = None  # memory | nothing (abstained) | model
+    cited: list[int] = field(default_factory=list)
 
 
 def answer_question(agent: Agent, result: QuestionResult, read: list[ReadItem]) -> None:
-    """Generate a short answer from the read and score it (fills `result`)."""
-    generator = agent.models.generator  # loaded before the clock starts
+    """Answer from the read through the chat's own answer path, and score it (fills
+    `result`). The agent's active profile is the conversation's."""
+    profile_id = agent.profile_id()
     started = time.perf_counter()
-    messages = answer_messages(
-        result.question, read, generator.count_tokens, agent.settings.memory_token_budget
-    )
-    result.prediction = generate(generator, messages, ANSWER_TOKENS, None, None)
+    answered, prompt = agent.answer(profile_id, result.question, read)
+    result.prediction = answered.reply
     result.answer_ms = result.read_ms["default"] + elapsed_ms(started)
-    result.prompt_tokens = prompt_tokens(generator, messages)
+    result.prompt_tokens = prompt_tokens(agent.models.generator, prompt.messages)
+    result.answered_from, result.cited = answered.source_kind, answered.cited
     result.f1 = score(result.category, result.prediction, result.answer)
 
 

@@ -79,6 +79,18 @@ def learned_reader(main: list[QuestionResult], reader: dict[str, Any]) -> dict[s
     }
 
 
+def _share(results: list[QuestionResult], source_kind: str) -> float | None:
+    """The share of `results` answered from `source_kind` (None without results)."""
+    if not results:
+        return None
+    return _round(sum(r.answered_from == source_kind for r in results) / len(results))
+
+
+def _answered_from(results: list[QuestionResult]) -> dict[str, float | None]:
+    """How the answers were made: from memory, abstained ("nothing"), or generated."""
+    return {kind: _share(results, kind) for kind in ("memory", "nothing", "model")}
+
+
 def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = None) -> dict:
     """The report document (report.json, and what `--json` prints)."""
     main = [r for r in run.results if r.category in MAIN_CATEGORIES]
@@ -98,6 +110,7 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
         },
         "latency_ms": latency,
         "prompt_tokens_mean": _round(mean(r.prompt_tokens for r in main), 1) if qa else None,
+        "answered_from": _answered_from(main) if qa else None,
         "baselines": {
             m: {
                 "recall_at": _recall(main, m),
@@ -112,6 +125,7 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
         "category_5": {
             "count": len(adversarial),
             "f1": _round(mean(r.f1 for r in adversarial)) if qa else None,
+            "abstained": _share(adversarial, "nothing") if qa else None,
             "recall_at": _recall(adversarial, "default"),
         },
         "questions_with_evidence": sum(1 for r in main if r.evidence),
@@ -180,7 +194,10 @@ def markdown(doc: dict) -> str:
         lines += [
             f"- F1 (official scorer), categories 1-4: {_fmt(doc['f1'])}; by category: "
             + ", ".join(f"{c} {CATEGORIES[int(c)]} {_fmt(v)}" for c, v in f1.items()),
-            f"- category 5 (says not mentioned): {_fmt(doc['category_5']['f1'])}",
+            f"- category 5 (says not mentioned): {_fmt(doc['category_5']['f1'])}, "
+            f"abstained: {_fmt(doc['category_5']['abstained'])}",
+            "- categories 1-4 answered from: "
+            + ", ".join(f"{k} {_fmt(v)}" for k, v in doc["answered_from"].items()),
             f"- answer latency p50 {_fmt(lat['answer_p50'], 0)} ms, "
             f"p95 {_fmt(lat['answer_p95'], 0)} ms",
             f"- prompt tokens per question (mean): {_fmt(doc['prompt_tokens_mean'], 1)}",

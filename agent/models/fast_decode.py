@@ -8,7 +8,7 @@ but decodes in the calling thread with `Int4Llama`, one token per forward call, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -30,6 +30,16 @@ def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Te
     return logits.scatter_(0, seen, score)
 
 
+def ban_sequences(logits: Tensor, before: Tensor, banned: Sequence[Sequence[int]]) -> Tensor:
+    """HF's NoBadWordsLogitsProcessor, in place on (V,) logits: for each banned sequence
+    b_1..b_k whose first k-1 ids end `before` ((n,) int64), logit[b_k] <- -inf."""
+    tail = before.tolist()[-max((len(b) for b in banned), default=1) :]
+    for seq in banned:
+        if len(seq) == 1 or tail[len(tail) - len(seq) + 1 :] == list(seq[:-1]):
+            logits[seq[-1]] = float("-inf")
+    return logits
+
+
 def greedy_tokens(
     model: Int4Llama,
     prompt: list[int],
@@ -37,8 +47,10 @@ def greedy_tokens(
     eos: Iterable[int] = (),
     stop: threading.Event | None = None,
     penalty: float = REPETITION_PENALTY,
+    banned: Sequence[Sequence[int]] = (),
 ) -> Iterator[int]:
-    """Yield greedy token ids after `prompt`: argmax of the penalised logits.
+    """Yield greedy token ids after `prompt`: argmax of the penalised logits, never the last
+    id of a `banned` sequence whose other ids were just generated.
 
     Ends at an end-of-sequence id (not yielded), after `max_new_tokens`, or once `stop` is set
     (checked after each yielded token). The next token is computed only when asked for.
@@ -55,7 +67,10 @@ def greedy_tokens(
                 logits = model.forward(ids[:n], 0, cache)[0]  # (V,), the prompt at once
             else:
                 logits = model.forward(ids[pos - 1 : pos], pos - 1, cache)[0]
-            token = int(apply_repetition_penalty(logits, ids[:pos], penalty).argmax())
+            logits = apply_repetition_penalty(logits, ids[:pos], penalty)
+            if banned:
+                logits = ban_sequences(logits, ids[n:pos], banned)
+            token = int(logits.argmax())
         if token in ends:
             return
         ids[pos] = token
@@ -113,8 +128,10 @@ class Int4Generator(Generator):
         messages: list[dict[str, str]],
         max_new_tokens: int,
         stop: threading.Event | None = None,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Yield the reply to `messages` piece by piece (greedy, repetition penalty 1.1).
+        """Yield the reply to `messages` piece by piece (greedy, repetition penalty 1.1),
+        never producing a word of `avoid`.
 
         Decoding happens in the consuming thread, one token per `next`; setting `stop` ends
         generation after the current token, and abandoning the iterator ends it at once.
@@ -124,7 +141,8 @@ class Int4Generator(Generator):
         if budget <= 0 or (stop is not None and stop.is_set()):
             return
         detok = Detokenizer(self.tokenizer)
-        tokens = greedy_tokens(self.model, prompt, budget, self.eos, stop)
+        banned = self.banned_ids(avoid) if avoid else []
+        tokens = greedy_tokens(self.model, prompt, budget, self.eos, stop, banned=banned)
         while True:
             try:
                 token = next(tokens)

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +66,13 @@ class Generator:
         limit = getattr(model.config, "max_position_embeddings", None)
         self.context_tokens: int = int(limit) if limit else DEFAULT_CONTEXT
 
+    def _token_ids(self, text: str) -> list[int]:
+        """The ids of `text` (without special tokens)."""
+        return [int(i) for i in self.tokenizer(text, add_special_tokens=False)["input_ids"]]
+
     def count_tokens(self, text: str) -> int:
         """The number of tokens `text` takes (without special tokens)."""
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._token_ids(text))
 
     def render(self, messages: list[dict[str, str]]) -> str:
         """The prompt text for `messages`, chat template applied, ready for the reply."""
@@ -85,8 +89,10 @@ class Generator:
         messages: list[dict[str, str]],
         max_new_tokens: int,
         stop: threading.Event | None = None,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Yield the reply to `messages` piece by piece (greedy decoding).
+        """Yield the reply to `messages` piece by piece (greedy decoding), never producing a
+        word of `avoid`.
 
         Setting `stop` ends generation after the current token. Abandoning the iterator early
         (break, close, garbage collection) also stops the background thread and joins it.
@@ -101,6 +107,8 @@ class Generator:
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
         kwargs = self._generate_kwargs(batch, budget, streamer, _event_stop(halt, stop))
+        if avoid:
+            kwargs["bad_words_ids"] = self.banned_ids(avoid)
         worker = threading.Thread(
             target=self._run, args=(kwargs, streamer, errors), name="memchat-generate", daemon=True
         )
@@ -114,6 +122,14 @@ class Generator:
             worker.join()
         if errors:
             raise MemchatError(f"generation failed: {errors[0]}") from errors[0]
+
+    def banned_ids(self, words: Sequence[str]) -> list[list[int]]:
+        """The token sequences that spell each of `words`, as a reply could write them: alone
+        or after a space, lower-case or capitalised."""
+        spellings = {f"{space}{case}" for w in words for case in (w, w.capitalize())
+                     for space in ("", " ")}  # fmt: skip
+        found = {tuple(self._token_ids(s)) for s in spellings}
+        return [list(ids) for ids in sorted(found) if ids]
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> str:
         """The whole reply to `messages` as one string."""

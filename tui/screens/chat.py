@@ -41,6 +41,7 @@ class ChatScreen(Screen):
     .reply Markdown { margin: 0; padding: 0; height: auto; }
     .reply MarkdownParagraph { margin: 0; }
     .reply-status { color: $text-muted; height: auto; }
+    .reply-source { height: auto; display: none; }
     .hint { color: $text-muted; }
     .panel-heading { margin-top: 1; }
     .read-row { margin-bottom: 1; }

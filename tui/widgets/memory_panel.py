@@ -17,9 +17,10 @@ from tui.widgets.panel_rows import ProposalRow, WrittenRow, written_line
 HOP_TOP = 3  # memories listed for each hop of a multi-hop read
 
 
-def read_line(item: ReadItem) -> Content:
-    """`████······ 0.412 preference #2` over `diet: vegetarian` (the key and value literal),
-    then `hops 0.13 → 0.41` when the read took several hops."""
+def read_line(item: ReadItem, cited: bool = False) -> Content:
+    """`████······ 0.412 preference #2 · cited` over `diet: vegetarian` (the key and value
+    literal), then `hops 0.13 → 0.41` when the read took several hops. "cited": the reply
+    rests on it."""
     what = (
         one_line(item.value, 160)
         if item.kind == "turn"
@@ -27,7 +28,7 @@ def read_line(item: ReadItem) -> Content:
     )
     parts: list[Content | str | tuple[str, str]] = [
         (bar(item.weight), "$accent"), f" {item.weight:.3f} ", (item.kind, "bold"),
-        f" #{item.id}\n", what,
+        f" #{item.id}", (" · cited" if cited else "", "bold $success"), "\n", what,
     ]  # fmt: skip
     if len(item.hop_weights) > 1:
         parts += ["\n", ("hops ", "dim"), hop_path(item.hop_weights)]
@@ -60,7 +61,10 @@ class MemoryPanel(VerticalScroll):
         self.mount(Static(Content.assemble(("Read", "bold"), "  ", (note, "dim"))))
         if not result.read:
             self.mount(Static("nothing yet: the memory was empty", classes="hint"))
-        self.mount_all(Static(read_line(item), classes="read-row") for item in result.read)
+        cited = set(result.cited)
+        self.mount_all(
+            Static(read_line(item, item.id in cited), classes="read-row") for item in result.read
+        )
         if hops > 1:
             self.mount(heading("Hops", "each hop's own read"))
             self.mount_all(Static(hop_line(n, items)) for n, items in enumerate(result.hops, 1))

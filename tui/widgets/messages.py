@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static, TextArea
 
 from agent.turn import TurnResult
+from tui.render import one_line
 
 # A long paste is stored whole; the transcript shows its beginning.
 SHOWN_CHARS = 4000
@@ -79,6 +80,20 @@ class UserMessage(Static):
         super().__init__(Content(shown), classes="user-message")
 
 
+def source_line(result: TurnResult) -> Content:
+    """What a reply rests on, shown literally under it: `from memory #12 · you told me on 8 May
+    2023: "..."`, or for a generated reply `prompt held memories #3 #7`."""
+    cited = result.answered.cited
+    if not cited:
+        return Content("")
+    ids = " ".join(f"#{i}" for i in cited)
+    plural = "y" if len(cited) == 1 else "ies"
+    generated = result.answered.source_kind == "model"
+    label = f"prompt held memor{plural} {ids}" if generated else f"from memor{plural} {ids}"
+    source = one_line(result.answered.source, 200)
+    return Content.styled(f"{label} · {source}" if source else label, "$text-muted")
+
+
 class Reply(Vertical):
     """One reply: Markdown that grows as tokens arrive; clicking selects it for the panel."""
 
@@ -96,6 +111,7 @@ class Reply(Vertical):
     def compose(self) -> ComposeResult:
         yield Markdown("", classes="reply-text")
         yield Static(Content(self.status), classes="reply-status")
+        yield Static("", classes="reply-source")
 
     async def add(self, piece: str) -> None:
         """Append a streamed piece (called on the UI thread)."""
@@ -112,6 +128,9 @@ class Reply(Vertical):
             status.update(Content.styled("⏹ stopped", "$warning"))
         elif not result.reply:
             status.update(Content.styled("(no reply)", "$text-muted"))
+        source = self.query_one(".reply-source", Static)
+        source.display = bool(result.answered.cited)
+        source.update(source_line(result))
 
     def fail(self, message: str) -> None:
         status = self.query_one(".reply-status", Static)

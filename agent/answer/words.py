@@ -1,0 +1,36 @@
+"""Words of a question or a memory as the answer path compares them: the read's own lexical
+terms (`agent.memory.lexical.tokens`: lower-case Porter stems, stop words removed)."""
+
+from __future__ import annotations
+
+import re
+
+from agent.memory.lexical import STOP_WORDS, stem, tokens
+
+# Words that carry no answer although the read's stop-word list keeps them (a reply "yeah
+# really got thanks" says nothing).
+FILLERS = frozenset(
+    """oh hey hi wow yeah yes yep okay ok well like sure thanks thank really also just got
+    get gonna wanna kinda pretty lot lots thing things something anything one ones would
+    could should will can might must much many even still always never ever actually""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, lower-cased, in order ("it's" is one word)."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def content_terms(text: str) -> list[str]:
+    return tokens(text)
+
+
+def carries_content(word: str) -> bool:
+    """Could `word` be part of an answer (not a stop word, a filler or a contraction)?"""
+    return word not in STOP_WORDS and word not in FILLERS and "'" not in word
+
+
+def term_of(word: str) -> str:
+    """`word` as a term of `content_terms` (numbers are not stemmed)."""
+    return word if word.isdigit() else stem(word)

@@ -1,0 +1,216 @@
+"""The answer path: questions about the user answered from memory (cited, dated), "not
+mentioned" when nothing read supports an answer, other messages generated; bad memories stay
+harmless."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import torch
+from sqlalchemy import func, select
+
+from agent.answer.avoid import avoided_words
+from agent.answer.dates import happened_on
+from agent.answer.grounded import NOT_MENTIONED, Remembered, ground, source_phrase
+from agent.answer.intent import asks_memory, asks_when
+from agent.core import Agent
+from agent.models.fast_decode import ban_sequences
+from storage.models import Memory, MemoryEvent, Turn
+from tests.fakes import FakeGenerator
+
+SAID = date(2023, 5, 8)
+
+
+def memory(text: str, id: int = 1, speaker: str = "", weight: float = 0.5) -> Remembered:
+    return Remembered(id, text, speaker, SAID, weight)
+
+
+# ------------------------------------------------------------------ what a message asks
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Where does my sister live?",
+        "What is my name?",
+        "Do you remember what I said about my job",
+        "When did Jon lose his job?",
+        "What advice did Gina give Jon?",
+        "Où habite ma sœur ?",
+    ],
+)
+def test_questions_about_the_user_or_the_past_are_answered_from_memory(message: str) -> None:
+    assert asks_memory(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "What should I cook tonight?",
+        "Can you suggest a recipe?",
+        "Any ideas for the weekend?",
+        "How are you?",
+        "Tell me a joke",
+        "I moved to Lyon last year.",
+        "What do you think about Paris?",
+    ],
+)
+def test_requests_small_talk_and_statements_are_not(message: str) -> None:
+    assert not asks_memory(message)
+
+
+def test_when_questions_want_a_date() -> None:
+    assert asks_when("When did I move?") and asks_when("In which year did she graduate?")
+    assert not asks_when("Where do I live?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "when"),
+    [
+        ("I lost my job yesterday.", "7 May 2023"),
+        ("I started running last week.", "the week before 8 May 2023"),
+        ("We moved two years ago.", "2021"),
+        ("I went hiking last Saturday.", "the Saturday before 8 May 2023"),
+        ("I'm off to Ireland next month.", "June 2023"),
+        ("Got hurt last month.", "April 2023"),
+        ("I adopted a puppy.", "8 May 2023"),
+    ],
+)
+def test_a_date_is_the_day_it_was_said_moved_by_what_it_says(sentence: str, when: str) -> None:
+    assert happened_on(sentence, SAID) == when
+
+
+def test_last_month_in_january_is_december_of_the_year_before() -> None:
+    assert happened_on("Got hurt last month.", date(2024, 1, 15)) == "December 2023"
+
+
+# ------------------------------------------------------------------ the grounded answer
+
+
+def test_the_answer_is_the_part_of_the_remembered_sentence_that_answers() -> None:
+    told = memory("My name is Sam, I am vegetarian, I live in Lyon, my sister lives in Paris")
+    answer = ground("Where does my sister live?", [told])
+    assert answer.text == "Paris." and answer.cited == [1] and not answer.abstained
+    assert source_phrase(answer) == f'you told me on 8 May 2023: "{told.text}"'
+
+
+def test_a_when_question_gets_the_date_from_the_day_it_was_said() -> None:
+    answer = ground("When did I lose my job?", [memory("I lost my job yesterday, sadly.")])
+    assert answer.text == "7 May 2023."
+
+
+def test_nothing_that_covers_the_question_means_not_mentioned() -> None:
+    answer = ground("Where does my brother work?", [memory("I love pottery and hiking.")])
+    assert answer.abstained and answer.text == NOT_MENTIONED and answer.cited == []
+    assert ground("What is my name?", []).abstained
+
+
+def test_what_someone_else_said_is_not_an_answer_about_the_person_asked() -> None:
+    """Asked about Alice, a sentence by Bob that matches better means it was Bob's."""
+    memories = [
+        memory("I love hiking in the mountains.", 1, "Alice", 0.6),
+        memory("I started learning the violin.", 2, "Bob", 0.3),
+    ]
+    assert ground("What instrument is Alice learning?", memories).abstained
+    answer = ground("What instrument is Bob learning?", memories)
+    assert answer.cited == [2] and answer.speaker == "Bob"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My sister lives in [bold]Paris[/bold] \x1b[31mred\x1b[0m",
+        "My sister lives in Paris " + "and more words " * 10_000,
+        "",
+        "\x00\x07",
+    ],
+)
+def test_hostile_memories_give_a_bounded_literal_answer(text: str) -> None:
+    answer = ground("Where does my sister live?", [memory(text)])
+    assert len(answer.text) < 200 and "\x1b" not in answer.text and "\x00" not in answer.text
+
+
+# ------------------------------------------------------------------ through the agent
+
+
+def count_rows(agent: Agent) -> tuple[int, int, int]:
+    with agent.sessions() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0 for t in (Memory, MemoryEvent, Turn)
+        )  # type: ignore[return-value]
+
+
+def test_ask_answers_from_memory_and_cites_it(agent: Agent) -> None:
+    told = agent.ask("My name is Sam, I live in Lyon, my sister Alice lives in Paris.")
+    asked = agent.ask("Where does my sister live?")
+    assert asked.reply == "Paris." and asked.answered.source_kind == "memory"
+    turn_memory = told.written[0].id
+    assert asked.cited == [turn_memory]
+    doc = asked.as_json()
+    assert doc["cited"] == [turn_memory] and doc["answered_from"] == "memory"
+    assert doc["source"].startswith("you told me on ")
+    generator = agent.models.generator
+    assert isinstance(generator, FakeGenerator)
+    assert len(generator.prompts) == 1  # the statement went to the model, the question did not
+
+
+def test_a_forgotten_memory_is_not_cited_again(agent: Agent) -> None:
+    told = agent.ask("My sister Alice lives in Paris.")
+    assert agent.ask("Where does my sister live?").cited == [told.written[0].id]
+    agent.forget(told.written[0].id)
+    again = agent.ask("Where does my sister live?")
+    assert told.written[0].id not in again.cited
+
+
+def test_a_question_nothing_answers_says_so(agent: Agent) -> None:
+    agent.ask("I love pottery.")
+    asked = agent.ask("Where does my brother work?")
+    assert asked.reply == NOT_MENTIONED and asked.cited == []
+    assert asked.as_json()["answered_from"] == "nothing"
+
+
+def test_answering_writes_nothing(agent: Agent) -> None:
+    agent.ask("My sister Alice lives in Paris.")
+    read = agent.search("Where does my sister live?").results
+    before = count_rows(agent)
+    answered, _ = agent.answer(agent.profile_id(), "Where does my sister live?", read)
+    assert answered.reply == "Paris." and count_rows(agent) == before
+
+
+def test_requests_go_to_the_model_with_the_preferences(agent: Agent) -> None:
+    agent.ask("I am vegetarian.")
+    generator = agent.models.generator
+    assert isinstance(generator, FakeGenerator)
+    asked = agent.ask("What should I cook tonight?")
+    assert asked.answered.source_kind == "model" and asked.reply == generator.reply
+    assert "vegetarian" in generator.prompts[-1][0]["content"]
+
+
+# ------------------------------------------------------------------ preferences in replies
+
+
+def test_a_vegetarian_is_offered_no_meat_or_fish() -> None:
+    words = avoided_words([("diet", "vegetarian"), ("name", "Sam")])
+    assert {"chicken", "fish", "salmon", "steaks", "anchovies"} <= set(words)
+    assert "cheese" not in words and "Sam" not in words
+    assert "mushrooms" in avoided_words([("dislikes", "mushrooms")])
+    assert "peanuts" in avoided_words([("allergy", "peanuts")])
+
+
+def test_banned_sequences_mask_only_their_last_token_after_their_prefix() -> None:
+    logits = torch.zeros(10)
+    banned = [[3], [5, 6], [7, 8, 9]]
+    out = ban_sequences(logits.clone(), torch.tensor([1, 5]), banned)
+    assert out[3] == float("-inf") and out[6] == float("-inf") and out[9] == 0
+    out = ban_sequences(logits.clone(), torch.tensor([7, 8]), banned)
+    assert out[9] == float("-inf") and out[6] == 0
+    assert ban_sequences(logits.clone(), torch.tensor([], dtype=torch.long), banned)[6] == 0
+
+
+def test_the_reply_to_a_request_avoids_what_the_preferences_exclude(agent: Agent) -> None:
+    agent.ask("I am vegetarian and I hate mushrooms.")
+    generator = agent.models.generator
+    assert isinstance(generator, FakeGenerator)
+    agent.ask("What should I cook tonight?")
+    assert {"chicken", "salmon", "mushrooms"} <= set(generator.avoided[-1])
