@@ -95,6 +95,18 @@ def test_the_answer_is_the_part_of_the_remembered_sentence_that_answers() -> Non
     assert source_phrase(answer) == f'you told me on 8 May 2023: "{told.text}"'
 
 
+def test_a_second_hop_follows_the_name_to_the_answer() -> None:
+    """'my sister is Alice' does not say where she lives; the sentence about Alice does."""
+    memories = [
+        memory("My sister is Alice.", 1, weight=0.8),
+        memory("Alice lives in Lyon", 2, weight=0.1),
+        memory("My brother likes chess.", 3, weight=0.1),
+    ]
+    answer = ground("Where does my sister live?", memories)
+    assert answer.text == "Lyon." and answer.cited == [1, 2]
+    assert ground("What is my sister called?", memories).text == "Alice."
+
+
 def test_a_when_question_gets_the_date_from_the_day_it_was_said() -> None:
     answer = ground("When did I lose my job?", [memory("I lost my job yesterday, sadly.")])
     assert answer.text == "7 May 2023."

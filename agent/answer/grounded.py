@@ -29,6 +29,8 @@ _TIME_WORDS = re.compile(
     r"recently|lately|ago)\b",
     re.I,
 )
+# A name: a capitalised word that does not open the sentence.
+_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
 _HOW_MANY = re.compile(r"how (?:many|much|long|old)\b")
 _AMOUNT = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|first|"
@@ -191,12 +193,45 @@ def ground(
     relations = terms & RELATIONS
     if relations and not relations & set(content_terms(found.sentence)):
         return Grounded(NOT_MENTIONED, [], True)
+    cited = [found.memory.id]
+    if (hop := next_hop(terms, found, memories, params, idf)) is not None:
+        found, terms = hop
+        cited.append(found.memory.id)
     memory, sentence = found.memory, found.sentence
     if asks_when(question) and memory.said_on is not None:
         text = happened_on(sentence, memory.said_on)
     else:
         text = answer_span(sentence, question, terms, params.max_words) or sentence
-    return Grounded(as_reply(text), [memory.id], False, sentence, memory.said_on, memory.speaker)
+    return Grounded(as_reply(text), cited, False, sentence, memory.said_on, memory.speaker)
+
+
+def next_hop(
+    terms: set[str],
+    found: Candidate,
+    memories: list[Remembered],
+    params: AnswerParams,
+    idf: Callable[[str], float],
+) -> tuple[Candidate, set[str]] | None:
+    """A second hop over sentences (as MemN2N's over memories): when the best sentence names
+    the relative the question asks about without answering the rest ("my sister is Alice"
+    for "where does my sister live?"), the sentence about that name that covers the rest
+    ("Alice lives in Lyon"), with the terms it must cover; None when there is none."""
+    said = set(content_terms(found.sentence))
+    rest = terms - said
+    if not (terms & RELATIONS & said) or not rest:
+        return None
+    names = {term_of(w.lower()) for w in _NAME.findall(found.sentence)} - terms
+    if not names:
+        return None
+    others = [m for m in memories if m.id != found.memory.id]
+    hop, _ = best_sentences(rest | names, set(), others, params, idf)
+    if (
+        hop is None
+        or not names & set(content_terms(hop.sentence))
+        or not rest & set(content_terms(hop.sentence))
+    ):
+        return None
+    return hop, rest | names
 
 
 def as_reply(text: str) -> str:
