@@ -35,6 +35,7 @@ def memory(text: str, id: int = 1, speaker: str = "", weight: float = 0.5) -> Re
         "Where does my sister live?",
         "What is my name?",
         "Do you remember what I said about my job",
+        "Tell me what you know about my sister",
         "When did Jon lose his job?",
         "What advice did Gina give Jon?",
         "Où habite ma sœur ?",
@@ -54,6 +55,7 @@ def test_questions_about_the_user_or_the_past_are_answered_from_memory(message: 
         "Tell me a joke",
         "I moved to Lyon last year.",
         "What do you think about Paris?",
+        "Remember that the meeting is at 3 o'clock.",
     ],
 )
 def test_requests_small_talk_and_statements_are_not(message: str) -> None:

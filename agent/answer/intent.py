@@ -24,8 +24,13 @@ _OPEN_REQUEST = re.compile(
     r"|\bwhat do you (?:think|suggest|recommend)\b",
     re.IGNORECASE,
 )
+# Asking what is remembered (not "Remember that ...", which asks to store something).
 _ASK_MEMORY = re.compile(
-    r"\b(?:remember|recall|told you|did i (?:say|tell|mention)|do you know)\b", re.IGNORECASE
+    r"\b(?:do|did|can|could) you (?:still )?(?:remember|recall|know)\b"
+    r"|\bdid i (?:ever )?(?:say|tell|mention)\b"
+    r"|\b(?:tell me )?what do you (?:remember|recall|know)\b"
+    r"|\btell me what you (?:remember|recall|know)\b",
+    re.IGNORECASE,
 )
 _WHEN = re.compile(
     r"^\s*when\b|\bwhat (?:date|day|year|month|time)\b|\bin which (?:year|month)\b"
