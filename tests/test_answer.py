@@ -143,6 +143,7 @@ def test_what_someone_else_said_is_not_an_answer_about_the_person_asked() -> Non
 def test_hostile_memories_give_a_bounded_literal_answer(text: str) -> None:
     answer = ground("Where does my sister live?", [memory(text)])
     assert len(answer.text) < 200 and "\x1b" not in answer.text and "\x00" not in answer.text
+    assert len(source_phrase(answer)) < 400
 
 
 # ------------------------------------------------------------------ through the agent

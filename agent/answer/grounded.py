@@ -4,7 +4,8 @@ to the words that answer it, or "not mentioned" when no sentence covers enough o
     cover(s)  = sum_{t in Q, t in s} idf(t) / sum_{t in Q} idf(t)      Q: the question's terms
     score(s)  = cover(s) + beta * alpha(m(s))                           alpha: the read weight
 
-A memory's speaker counts as a word of each of its sentences (what Jon said is about Jon).
+When the question names people (speakers of the memories), only sentences about them (said by
+them, or naming them) can answer it: what Jon said is about Jon.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from agent.answer.intent import asks_when
 from agent.answer.words import carries_content, content_terms, term_of, words
 
 NOT_MENTIONED = "I don't know: that is not mentioned in what I remember."
+SOURCE_CHARS = 300  # the longest quote of the remembered sentence in a source
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE_BREAK = re.compile(r",\s+(?=(?:my|i|we|and|but|so|he|she|they)\b)|;\s+|\s[-–—]\s", re.I)
 _WHERE = re.compile(r"where\b")
@@ -249,4 +251,7 @@ def source_phrase(answer: Grounded) -> str:
         return ""
     who = f"{answer.speaker} said" if answer.speaker else "you told me"
     when = f" on {day_text(answer.said_on)}" if answer.said_on is not None else ""
-    return f'{who}{when}: "{answer.sentence}"'
+    sentence = answer.sentence
+    if len(sentence) > SOURCE_CHARS:  # a pasted page is one "sentence"
+        sentence = sentence[: SOURCE_CHARS - 1] + "…"
+    return f'{who}{when}: "{sentence}"'
