@@ -334,14 +334,15 @@ def test_qa_run_answers_through_the_chat_answer_path(
     tmp_path: Path, data_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The QA goes through `Agent.answer`: questions about the conversation are answered from
-    the memories read, without the model (no prompt), dated from the session of the turn."""
+    the memories read, without the model (no prompt), dated from the session of the turn; a
+    guess ("would Alice enjoy...?") goes to the model, as in the chat."""
     built: list[Agent] = []
     args = eval_args("--data", str(data_file), "--out", str(tmp_path / "r"), "--json")
     build = builder(tmp_path, built, reply="a generated reply the QA must not use")
     assert eval_locomo(args, no_user_agent, build) == 0
     doc = json.loads(capsys.readouterr().out)
     generator = built[0].models.generator
-    assert isinstance(generator, FakeGenerator) and generator.prompts == []
+    assert isinstance(generator, FakeGenerator) and len(generator.prompts) == 1
     answers = {
         row["question"]: row
         for row in map(json.loads, (tmp_path / "r" / "questions.jsonl").read_text().splitlines())
@@ -351,8 +352,11 @@ def test_qa_run_answers_through_the_chat_answer_path(
     assert puppy["answered_from"] == "memory" and len(puppy["cited"]) == 1
     # "next Friday", said on 12 June 2023
     assert answers["When is Bob's violin recital?"]["prediction"] == "12 June 2023."
-    assert doc["f1"] > 0.3 and doc["prompt_tokens_mean"] == 0
-    assert doc["answered_from"]["model"] == 0.0 and doc["latency_ms"]["answer_p50"] > 0
+    guess = answers["Would Alice enjoy a beach trip?"]
+    assert guess["answered_from"] == "model" and guess["prediction"] == generator.reply
+    assert generator.prompts[0][-1]["content"] == "Would Alice enjoy a beach trip?"
+    assert doc["f1"] > 0.3 and doc["prompt_tokens_mean"] > 0
+    assert doc["answered_from"]["model"] == 0.2 and doc["latency_ms"]["answer_p50"] > 0
     # category 5: the violin is Bob's; asked about Alice, the answer is "not mentioned"
     assert doc["category_5"]["abstained"] == 1.0 and doc["category_5"]["f1"] == 1.0
 
