@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from agent.memory.lexical import STOP_WORDS, stem, tokens
+from agent.memory.lexical import STOP_WORDS, term, tokens
 
 # Words that carry no answer although the read's stop-word list keeps them (a reply "yeah
 # really got thanks" says nothing).
@@ -22,8 +22,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
-def content_terms(text: str) -> list[str]:
-    return tokens(text)
+content_terms = tokens  # the answer compares words as the read indexes them
 
 
 def carries_content(word: str) -> bool:
@@ -31,6 +30,4 @@ def carries_content(word: str) -> bool:
     return word not in STOP_WORDS and word not in FILLERS and "'" not in word
 
 
-def term_of(word: str) -> str:
-    """`word` as a term of `content_terms` (numbers are not stemmed)."""
-    return word if word.isdigit() else stem(word)
+term_of = term  # one word as a term of `content_terms`

@@ -40,12 +40,15 @@ def stem(word: str) -> str:
     return _STEMMER.stem(word)
 
 
+def term(word: str) -> str:
+    """A lower-case word as an index term: its stem; numbers stem to themselves (skipping the
+    stemmer keeps ids and dates cheap)."""
+    return word if word.isdigit() else stem(word)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased word stems of `text`, stop words removed."""
-    # numbers stem to themselves: skipping the stemmer keeps ids and dates cheap
-    return [
-        w if w.isdigit() else stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS
-    ]
+    return [term(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
 # Terms are indexed by a 64-bit key: a BLAKE2b hash of the term, stable across processes and
