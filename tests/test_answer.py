@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from agent.answer.avoid import avoided_words
 from agent.answer.dates import happened_on
 from agent.answer.grounded import NOT_MENTIONED, Remembered, ground, source_phrase
-from agent.answer.intent import asks_memory, asks_when
+from agent.answer.intent import asks_list, asks_memory, asks_when
 from agent.core import Agent
 from agent.models.fast_decode import ban_sequences
 from storage.models import Memory, MemoryEvent, Turn
@@ -68,6 +68,23 @@ def test_when_questions_want_a_date() -> None:
 
 
 @pytest.mark.parametrize(
+    ("message", "many"),
+    [
+        ("What activities does Melanie partake in?", True),
+        ("What books has Melanie read?", True),
+        ("Where has Melanie camped?", True),
+        ("Which cities has Jon visited?", True),
+        ("What pet does Caroline have?", False),
+        ("What do sunflowers represent?", False),
+        ("Where does my sister live?", False),
+        ("What type of workout class did Maria start?", False),
+    ],
+)
+def test_a_plural_thing_or_what_someone_has_done_asks_for_a_list(message: str, many: bool) -> None:
+    assert asks_list(message) is many
+
+
+@pytest.mark.parametrize(
     ("sentence", "when"),
     [
         ("I lost my job yesterday.", "7 May 2023"),
@@ -112,6 +129,37 @@ def test_a_second_hop_follows_the_name_to_the_answer() -> None:
 def test_a_when_question_gets_the_date_from_the_day_it_was_said() -> None:
     answer = ground("When did I lose my job?", [memory("I lost my job yesterday, sadly.")])
     assert answer.text == "7 May 2023."
+
+
+def test_the_answer_keeps_the_words_as_written_and_a_quoted_title_whole() -> None:
+    """'cook-off' stays one word (not 'cook off'); a title is the answer as it was quoted."""
+    said = memory("We need to get the word out about the chili cook-off at the fundraiser.")
+    assert ground("What fundraiser does Maria need to spread the word about?", [said]).text == (
+        "Chili cook-off."
+    )
+    book = memory('Just finished "A Dance with Dragons" and it\'s a really good story.', 1, "Tim")
+    assert ground("What book did Tim just finish?", [book]).text == '"A Dance with Dragons".'
+
+
+def test_a_question_asked_back_is_no_answer() -> None:
+    """'What did you cook?' repeats the question's words but tells nothing."""
+    memories = [
+        memory("What did you cook last night?", 1, weight=0.9),
+        memory("I cooked a mushroom risotto last night.", 2, weight=0.1),
+    ]
+    answer = ground("What did I cook last night?", memories)
+    assert answer.text == "Mushroom risotto." and answer.cited == [2]
+
+
+def test_a_list_question_gathers_one_answer_per_memory_and_cites_them_all() -> None:
+    memories = [
+        memory("We went camping at the beach.", 1, weight=0.5),
+        memory("I camped in the mountains last summer.", 2, weight=0.3),
+        memory("I love pottery.", 3, weight=0.2),
+    ]
+    answer = ground("Where have I camped?", memories)
+    assert answer.text == "Beach, mountains." and answer.cited == [1, 2]
+    assert ground("Where did I camp last summer?", memories).cited == [2]
 
 
 def test_nothing_that_covers_the_question_means_not_mentioned() -> None:

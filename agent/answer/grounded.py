@@ -5,18 +5,20 @@ to the words that answer it, or "not mentioned" when no sentence covers enough o
     score(s)  = cover(s) + beta * alpha(m(s))                           alpha: the read weight
 
 When the question names people (speakers of the memories), only sentences about them (said by
-them, or naming them) can answer it: what Jon said is about Jon.
+them, or naming them) can answer it: what Jon said is about Jon. A question asked back ("what
+did you cook?") answers nothing, so it is no candidate. A question asking for several things
+("what books has she read?") is answered with the spans of up to `list_items` memories.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from agent.answer.dates import day_text, happened_on
-from agent.answer.intent import asks_when
+from agent.answer.intent import asks_list, asks_when
 from agent.answer.words import carries_content, content_terms, term_of, words
 
 NOT_MENTIONED = "I don't know: that is not mentioned in what I remember."
@@ -33,6 +35,11 @@ _TIME_WORDS = re.compile(
 )
 # A name: a capitalised word that does not open the sentence.
 _NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
+# A word as written ("cook-off", "Middle-earth", "it's"): what a span is made of, so that
+# the answer keeps the remembered spelling and never markup or control characters.
+_SURFACE_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# A quoted title in a sentence ('Just finished "A Dance with Dragons"'): the answer as said.
+_QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”')
 _HOW_MANY = re.compile(r"how (?:many|much|long|old)\b")
 _AMOUNT = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|first|"
@@ -74,8 +81,9 @@ class Candidate:
 class AnswerParams:
     memories: int = 8  # the most weighted memories searched for the answer
     beta: float = 0.5  # weight of the read weight beside the coverage
-    min_cover: float = 0.25  # below it, the answer is "not mentioned"
+    min_cover: float = 0.2  # below it, the answer is "not mentioned"
     max_words: int = 8
+    list_items: int = 3  # the most memories a list answer gathers
 
 
 def sentences(text: str) -> list[str]:
@@ -88,17 +96,32 @@ def cover(question: set[str], sentence: set[str], idf: Callable[[str], float]) -
 
 
 def content_span(text: str, question: set[str], max_words: int) -> str:
-    """The words of `text` that say something the question does not: its content words minus
-    the question's and minus times ("last week" answers "when", not "what"), from the first
-    word the question shares on when any remain (the answer follows what it is about: "a
-    puppy named Biscuit"), at most `max_words`."""
-    said = words(_TIME_WORDS.sub(" ", text))
-    shared = [i for i, w in enumerate(said) if term_of(w) in question]
+    """The words of `text` that say something the question does not: its words carrying
+    content not in the question, minus times ("last week" answers "when", not "what"), from
+    the first word the question shares on when any remain (the answer follows what it is
+    about: "a puppy named Biscuit"), at most `max_words`, as written ("cook-off")."""
+    said = _SURFACE_WORD.findall(_TIME_WORDS.sub(" ", text))
+    shared = [i for i, w in enumerate(said) if any(term_of(p) in question for p in words(w))]
     for start in ([shared[0]] if shared else []) + [0]:
-        kept = [w for w in said[start:] if carries_content(w) and term_of(w) not in question]
+        kept = [w for w in said[start:] if _tells_more(w, question)]
         if kept:
             return " ".join(kept[:max_words])
     return ""
+
+
+def _tells_more(word: str, question: set[str]) -> bool:
+    """Does `word` carry content the question does not have ("cook-off": yes for 'what
+    fundraiser?'; "fundraiser": no)?"""
+    content = [p for p in words(word) if carries_content(p)]
+    return any(term_of(p) not in question for p in content)
+
+
+def quoted(text: str) -> str | None:
+    """The first quoted title in `text`, in quotes, as plain words ('"A Dance with Dragons"')."""
+    if (match := _QUOTED.search(text)) is None:
+        return None
+    title = " ".join(_SURFACE_WORD.findall(match.group(1) or match.group(2)))
+    return f'"{title}"' if title else None
 
 
 def best_clause(sentence: str, question: set[str]) -> str:
@@ -120,8 +143,32 @@ def typed_span(clause: str, asked: str) -> str | None:
 def answer_span(sentence: str, question: str, terms: set[str], max_words: int) -> str:
     """The words of `sentence` that answer `question` (whose terms are `terms`)."""
     clause = best_clause(sentence, terms)
+    if (title := quoted(clause)) is not None:
+        return title
     typed = typed_span(clause, question.strip().lower())
     return content_span(typed or clause, terms, max_words) or content_span(clause, terms, max_words)
+
+
+def candidates(
+    question: set[str],
+    names: set[str],
+    memories: list[Remembered],
+    params: AnswerParams,
+    idf: Callable[[str], float],
+) -> Iterator[tuple[bool, Candidate]]:
+    """Every sentence of the `params.memories` most weighted memories, scored, with whether it
+    is about the people the question names (said by them, or naming them; with no names,
+    every sentence is). A question asked back ("what was your favourite part?") answers
+    nothing and is left out."""
+    for memory in sorted(memories, key=lambda m: -m.weight)[: params.memories]:
+        speaker = set(content_terms(memory.speaker))
+        for sentence in sentences(memory.text):
+            if sentence.endswith("?"):
+                continue
+            terms = set(content_terms(sentence))
+            about = not names or bool(names & (terms | speaker))
+            covered = cover(question - names, terms, idf)
+            yield about, Candidate(covered + params.beta * memory.weight, covered, memory, sentence)
 
 
 def best_sentences(
@@ -131,19 +178,41 @@ def best_sentences(
     params: AnswerParams,
     idf: Callable[[str], float],
 ) -> tuple[Candidate | None, Candidate | None]:
-    """The best-scoring sentence about the people the question names (said by them, or
-    naming them), and the best about anyone else. With no names, every sentence is "about"."""
+    """The best-scoring sentence about the people the question names, and the best about
+    anyone else."""
     best: dict[bool, Candidate] = {}
-    for memory in sorted(memories, key=lambda m: -m.weight)[: params.memories]:
-        speaker = set(content_terms(memory.speaker))
-        for sentence in sentences(memory.text):
-            terms = set(content_terms(sentence))
-            about = not names or bool(names & (terms | speaker))
-            covered = cover(question - names, terms, idf)
-            found = Candidate(covered + params.beta * memory.weight, covered, memory, sentence)
-            if about not in best or found.score > best[about].score:
-                best[about] = found
+    for about, found in candidates(question, names, memories, params, idf):
+        if about not in best or found.score > best[about].score:
+            best[about] = found
     return best.get(True), best.get(False)
+
+
+def more_items(
+    question: str,
+    terms: set[str],
+    names: set[str],
+    first: Candidate,
+    memories: list[Remembered],
+    params: AnswerParams,
+    idf: Callable[[str], float],
+) -> list[tuple[Candidate, str]]:
+    """The rest of a list answer ("pottery, camping, painting"): the spans of the best
+    sentences about the people named that cover enough of the question, one per memory
+    other than `first`'s, at most `params.list_items - 1`."""
+    found = [c for about, c in candidates(terms, names, memories, params, idf) if about]
+    enough = sorted((c for c in found if c.cover >= params.min_cover), key=lambda c: -c.score)
+    used, said, items = {first.memory.id}, set(), []
+    for candidate in enough:
+        if len(items) == params.list_items - 1:
+            break
+        if candidate.memory.id in used:
+            continue
+        used.add(candidate.memory.id)
+        span = answer_span(candidate.sentence, question, terms, params.max_words)
+        if span and span.lower() not in said:
+            said.add(span.lower())
+            items.append((candidate, span))
+    return items
 
 
 _MONTHS = "january february march april may june july august september october november december"
@@ -204,6 +273,10 @@ def ground(
         text = happened_on(sentence, memory.said_on)
     else:
         text = answer_span(sentence, question, terms, params.max_words) or sentence
+        if asks_list(question) and len(cited) == 1:
+            items = more_items(question, terms, names, found, memories, params, idf)
+            text = ", ".join([text] + [span for _, span in items])
+            cited += [c.memory.id for c, _ in items]
     return Grounded(as_reply(text), cited, False, sentence, memory.said_on, memory.speaker)
 
 

@@ -69,6 +69,28 @@ def asks_memory(text: str) -> bool:
     return bool(content_terms(text))
 
 
+# A list is asked for by a plural thing ("What books has she read?", "Which cities does he
+# like?") or by what someone has done over time ("Where has Melanie camped?").
+_AUX = r"(?:does|do|did|has|have|had|is|are|was|were)"
+_LIST_PLURAL = re.compile(
+    rf"^\s*(?:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:[\w+-]+\s+)?"
+    rf"[a-z]+[^s\W]s\s+{_AUX}\b",
+    re.IGNORECASE,
+)
+_LIST_PERFECT = re.compile(
+    r"^\s*(?:what|where|who|which)\b(?:(?!\b(?:does|do|did)\b)[^?])*\b(?:has|have)\s+"
+    r"(?:\w+\s+){0,3}?(?:\w+ed|been|done|made|read|seen|gone|taken|met|bought|won|given|"
+    r"written|worn|eaten|tried)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_list(text: str) -> bool:
+    """Does `text` ask for several things ('What books has Melanie read?', 'Where has she
+    camped?')? Its answer gathers them from several memories."""
+    return bool(_LIST_PLURAL.match(text) or _LIST_PERFECT.match(text))
+
+
 def asks_when(text: str) -> bool:
     """Is the answer a date ('when did...', 'what year...')?"""
     return bool(_WHEN.search(text))
