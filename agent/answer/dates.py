@@ -7,9 +7,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
 _DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()  # noqa: SIM905
-_AGO = re.compile(r"\b(a|an|one|two|three|four|five|six|\d+)\s+(day|week|month|year)s?\s+ago\b")
+_AGO = re.compile(
+    r"\b(a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)\s+"
+    r"(day|week|month|year)s?\s+ago\b"
+)
+_FEW_AGO = re.compile(r"\b(?:a few|a couple of|several|some)\s+(day|week|month|year)s\s+ago\b")
 _MONTH = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december)"
@@ -62,12 +67,22 @@ def happened_on(sentence: str, said: date) -> str:
     if match := _AGO.search(s):
         amount = _NUMBERS.get(match.group(1)) or int(match.group(1))
         return _ago(amount, match.group(2), said)
-    if "last weekend" in s:
+    if match := _FEW_AGO.search(s):
+        return f"a few {match.group(1)}s before {day_text(said)}"
+    if "last weekend" in s or "this past weekend" in s:
         return f"the weekend before {day_text(said)}"
+    if "this weekend" in s:
+        return f"the weekend of {day_text(said)}"
+    if "next weekend" in s:
+        return f"the weekend after {day_text(said)}"
+    if "last summer" in s:
+        return f"the summer of {said.year - 1}"
     if match := _LAST_DAY.search(s):
         return f"the {match.group(1).title()} before {day_text(said)}"
     if "last week" in s or "past week" in s:
         return f"the week before {day_text(said)}"
+    if "next week" in s:
+        return f"the week after {day_text(said)}"
     if "next month" in s:
         return month_text(_months_before(said, -1))
     if "last month" in s:
@@ -79,3 +94,10 @@ def happened_on(sentence: str, said: date) -> str:
     if "this year" in s:
         return str(said.year)
     return day_text(said)
+
+
+def ago_phrase(sentence: str) -> str | None:
+    """How long ago `sentence` says something happened ('ten years ago'), if it says."""
+    s = sentence.lower()
+    match = _AGO.search(s) or _FEW_AGO.search(s)
+    return match.group(0) if match else None

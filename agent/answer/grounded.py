@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from agent.answer.dates import day_text, happened_on
+from agent.answer.dates import ago_phrase, day_text, happened_on
 from agent.answer.intent import asks_list, asks_when
-from agent.answer.words import carries_content, content_terms, term_of, words
+from agent.answer.rank import features, has_asked_type, rank_score
+from agent.answer.words import carries_content, content_terms, names_in, term_of, words
 
 NOT_MENTIONED = "I don't know: that is not mentioned in what I remember."
 SOURCE_CHARS = 300  # the longest quote of the remembered sentence in a source
@@ -33,17 +34,19 @@ _TIME_WORDS = re.compile(
     r"recently|lately|ago)\b",
     re.I,
 )
-# A name: a capitalised word that does not open the sentence.
-_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
 # A word as written ("cook-off", "Middle-earth", "it's"): what a span is made of, so that
 # the answer keeps the remembered spelling and never markup or control characters.
 _SURFACE_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 # A quoted title in a sentence ('Just finished "A Dance with Dragons"'): the answer as said.
 _QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”')
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|you've|you'll|you'd)\b", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|i'm|i've|i'll|i'd|we|our|us|we're)\b", re.I)
+_HOW_LONG_AGO = re.compile(r"\bhow long ago\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"how (?:many|much|long|old)\b")
+# An amount, with its unit when it has one ("four years", "7", "twice").
 _AMOUNT = re.compile(
-    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|first|"
-    r"second|third|fourth|fifth)\b[^,.!?]{0,20}",
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|once|"
+    r"twice)\b(?:\s+(?:years?|months?|weeks?|days?|hours?|minutes?|times))?",
     re.I,
 )
 
@@ -71,17 +74,18 @@ class Grounded:
 
 @dataclass(frozen=True)
 class Candidate:
-    score: float
+    score: float  # cover + beta * alpha: whether the memories answer at all
     cover: float
     memory: Remembered
     sentence: str
+    rank: float = 0.0  # `rank.rank_score`: which sentence answers
 
 
 @dataclass(frozen=True)
 class AnswerParams:
     memories: int = 8  # the most weighted memories searched for the answer
     beta: float = 0.5  # weight of the read weight beside the coverage
-    min_cover: float = 0.2  # below it, the answer is "not mentioned"
+    min_cover: float = 0.15  # below it, the answer is "not mentioned"
     max_words: int = 8
     list_items: int = 3  # the most memories a list answer gathers
 
@@ -131,22 +135,35 @@ def best_clause(sentence: str, question: set[str]) -> str:
     return max(clauses, key=lambda c: len(question & set(content_terms(c))))
 
 
-def typed_span(clause: str, asked: str) -> str | None:
-    """The part of `clause` that a where / how-many question asks for, if it has one."""
+def typed_span(clause: str, asked: str, question: set[str]) -> str | None:
+    """The part of `clause` that a who / where / how-many question asks for, if it has one:
+    the names the question does not hold, the place, the amount."""
+    if asked.startswith("who") and (
+        names := [n for n in names_in(clause) if term_of(n.lower()) not in question]
+    ):
+        return " ".join(names[:3])
     if _WHERE.match(asked) and (places := _PLACE.findall(clause)):
-        return places[-1]
+        return content_span(places[-1], question, 8) or None
     if _HOW_MANY.match(asked) and (amount := _AMOUNT.search(clause)):
         return amount.group(0)
     return None
 
 
 def answer_span(sentence: str, question: str, terms: set[str], max_words: int) -> str:
-    """The words of `sentence` that answer `question` (whose terms are `terms`)."""
+    """The words of `sentence` that answer `question` (whose terms are `terms`): the typed
+    part, else a quoted title, else the words that tell more than the question."""
     clause = best_clause(sentence, terms)
+    if (typed := typed_span(clause, question.strip().lower(), terms)) is not None:
+        return typed
     if (title := quoted(clause)) is not None:
         return title
-    typed = typed_span(clause, question.strip().lower())
-    return content_span(typed or clause, terms, max_words) or content_span(clause, terms, max_words)
+    return content_span(clause, terms, max_words)
+
+
+def addresses_listener(sentence: str) -> bool:
+    """Is `sentence` about the one spoken to ('Thank goodness your son is okay': 'you', never
+    'I' or 'we')? What Caroline says to Melanie that way is about Melanie, not Caroline."""
+    return bool(_SECOND_PERSON.search(sentence)) and not _FIRST_PERSON.search(sentence)
 
 
 def candidates(
@@ -155,20 +172,33 @@ def candidates(
     memories: list[Remembered],
     params: AnswerParams,
     idf: Callable[[str], float],
+    asked: str = "",
 ) -> Iterator[tuple[bool, Candidate]]:
-    """Every sentence of the `params.memories` most weighted memories, scored, with whether it
-    is about the people the question names (said by them, or naming them; with no names,
-    every sentence is). A question asked back ("what was your favourite part?") answers
-    nothing and is left out."""
-    for memory in sorted(memories, key=lambda m: -m.weight)[: params.memories]:
+    """Every sentence of the `params.memories` most weighted memories, scored and ranked, with
+    whether it is about the people the question (`asked`, whose terms are `question`) names
+    (said by them, or naming them; with no names, every sentence is). A question asked back
+    ("what was your favourite part?") answers nothing and is left out."""
+    order = sorted(memories, key=lambda m: -m.weight)[: params.memories]
+    for place, memory in enumerate(order):
         speaker = set(content_terms(memory.speaker))
         for sentence in sentences(memory.text):
             if sentence.endswith("?"):
                 continue
             terms = set(content_terms(sentence))
-            about = not names or bool(names & (terms | speaker))
+            said_by = set() if addresses_listener(sentence) else speaker
+            about = not names or bool(names & (terms | said_by))
             covered = cover(question - names, terms, idf)
-            yield about, Candidate(covered + params.beta * memory.weight, covered, memory, sentence)
+            f = features(
+                covered,
+                memory.weight,
+                place,
+                len(terms - question - speaker),
+                has_asked_type(asked, sentence, lambda w: term_of(w.lower()) not in question),
+                len(sentence.split()),
+                len(terms & question) / max(1, len(question)),
+            )
+            score = covered + params.beta * memory.weight
+            yield about, Candidate(score, covered, memory, sentence, rank_score(f))
 
 
 def best_sentences(
@@ -187,6 +217,28 @@ def best_sentences(
     return best.get(True), best.get(False)
 
 
+def best_ranked(
+    question: str,
+    terms: set[str],
+    names: set[str],
+    memories: list[Remembered],
+    params: AnswerParams,
+    idf: Callable[[str], float],
+) -> Candidate | None:
+    """The sentence about the people named that answers (the highest `rank`), among those
+    naming the relatives the question asks about, if it asks about any."""
+    relations = terms & RELATIONS
+    found = [
+        c
+        for about, c in candidates(terms, names, memories, params, idf, question)
+        if about and (not relations or relations & set(content_terms(c.sentence)))
+    ]
+    return max(found, key=lambda c: c.rank, default=None)
+
+
+LIST_ORDER = lambda c: -c.score  # noqa: E731
+
+
 def more_items(
     question: str,
     terms: set[str],
@@ -199,8 +251,8 @@ def more_items(
     """The rest of a list answer ("pottery, camping, painting"): the spans of the best
     sentences about the people named that cover enough of the question, one per memory
     other than `first`'s, at most `params.list_items - 1`."""
-    found = [c for about, c in candidates(terms, names, memories, params, idf) if about]
-    enough = sorted((c for c in found if c.cover >= params.min_cover), key=lambda c: -c.score)
+    found = [c for about, c in candidates(terms, names, memories, params, idf, question) if about]
+    enough = sorted((c for c in found if c.cover >= params.min_cover), key=LIST_ORDER)
     used, said, items = {first.memory.id}, set(), []
     for candidate in enough:
         if len(items) == params.list_items - 1:
@@ -268,8 +320,13 @@ def ground(
     if (hop := next_hop(terms, found, memories, params, idf)) is not None:
         found, terms = hop
         cited.append(found.memory.id)
+    elif not asks_when(question):  # the date of a "when" is that of the best covering one
+        found = best_ranked(question, terms, names, memories, params, idf) or found
+        cited = [found.memory.id]
     memory, sentence = found.memory, found.sentence
-    if asks_when(question) and memory.said_on is not None:
+    if _HOW_LONG_AGO.search(question) and (ago := ago_phrase(sentence)) is not None:
+        text = ago
+    elif asks_when(question) and memory.said_on is not None:
         text = happened_on(sentence, memory.said_on)
     else:
         text = answer_span(sentence, question, terms, params.max_words) or sentence
@@ -295,7 +352,7 @@ def next_hop(
     rest = terms - said
     if not (terms & RELATIONS & said) or not rest:
         return None
-    names = {term_of(w.lower()) for w in _NAME.findall(found.sentence)} - terms
+    names = {term_of(w.lower()) for w in names_in(found.sentence)} - terms
     if not names:
         return None
     others = [m for m in memories if m.id != found.memory.id]

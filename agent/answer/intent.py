@@ -85,10 +85,16 @@ _LIST_PERFECT = re.compile(
 )
 
 
+_LIST_WORDS = re.compile(
+    r"^\s*(?:what|which|who)\s+are\b|\bnames\b|^\s*what\s+(?:kinds|types|sorts)\s+of\b",
+    re.IGNORECASE,
+)
+
+
 def asks_list(text: str) -> bool:
     """Does `text` ask for several things ('What books has Melanie read?', 'Where has she
-    camped?')? Its answer gathers them from several memories."""
-    return bool(_LIST_PLURAL.match(text) or _LIST_PERFECT.match(text))
+    camped?', 'What are her hobbies?')? Its answer gathers them from several memories."""
+    return bool(_LIST_PLURAL.match(text) or _LIST_PERFECT.match(text) or _LIST_WORDS.search(text))
 
 
 def asks_when(text: str) -> bool:

@@ -31,3 +31,17 @@ def carries_content(word: str) -> bool:
 
 
 term_of = term  # one word as a term of `content_terms`
+
+
+# A name: a capitalised word that does not open the sentence ("Alice lives in Lyon" has none;
+# "my sister Alice" has one), and is not the one greeted ("Hey Caroline!" tells nothing).
+_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
+_GREETING = re.compile(
+    r"\b(?:hey|hi|hello|thanks|thank you|congrats|congratulations|bye|dear)\s*$", re.IGNORECASE
+)
+
+
+def names_in(text: str) -> list[str]:
+    """The names `text` mentions, in order ('Thanks Mel, I met Matt Patterson' -> Matt,
+    Patterson)."""
+    return [m.group(0) for m in _NAME.finditer(text) if not _GREETING.search(text[: m.start()])]
