@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
-from agent.answer.intent import asks_memory, is_question
+from agent.answer.intent import asks_inference, asks_memory, is_question
 from agent.answer.sources import remembered
 from agent.errors import NotFoundError
 from agent.extraction import extract, forget_requests, retractions
@@ -44,6 +44,12 @@ from storage.models import Proposal
 
 # The longest generated answer to a question (a request for a plan or a recipe may be longer).
 BRIEF_REPLY_TOKENS = 60
+
+
+def reply_sentences(question: str) -> int:
+    """How many sentences the model may answer a question with: a guess ("would she like
+    ...?") is one, small talk two; past that the small model repeats and invents."""
+    return 1 if asks_inference(question) else 2
 
 
 class Models:
@@ -298,8 +304,11 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         prompt = self.prompt(profile_id, read, message, turn_id, preferences, brief)
         length = self.settings.max_new_tokens
         length = min(length, BRIEF_REPLY_TOKENS) if brief else length
+        sentences = reply_sentences(message) if brief else None
         avoid = avoided_words(preferences)
-        reply = generate(self.models.generator, prompt.messages, length, on_token, stop, avoid)
+        reply = generate(
+            self.models.generator, prompt.messages, length, on_token, stop, avoid, sentences
+        )
         return Answered(reply, "model", prompt.memory_ids), prompt
 
     def answer_from_memory(

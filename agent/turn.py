@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -166,6 +167,20 @@ def write_turn_memory(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) ->
     return Written(memory.id, "turn", memory.key_text, memory.value_text, "add")
 
 
+# The end of a sentence: . ! ? (and closing quotes or brackets) before a space, but not the
+# dot of an initial or a title ("C.S. Lewis", "Dr. Smith").
+_SENTENCE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bSt)(?<!\bMrs)[.!?…][\"')\]]*(?=\s)"
+)
+
+
+def sentences_end(text: str, count: int) -> int | None:
+    """Where the `count`-th sentence of `text` ends (None while it has fewer, or the last one
+    may still go on)."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return ends[count - 1].end() if len(ends) >= count else None
+
+
 def generate(
     generator: Generator,
     messages: list[dict[str, str]],
@@ -173,12 +188,18 @@ def generate(
     on_token: Callable[[str], None] | None,
     stop: threading.Event | None,
     avoid: Sequence[str] = (),
+    max_sentences: int | None = None,
 ) -> str:
-    """Stream the reply, handing each piece to `on_token`, never saying a word of `avoid`;
-    returns the whole reply."""
-    pieces = []
+    """Stream the reply, handing each piece to `on_token`, never saying a word of `avoid`,
+    ending after `max_sentences` sentences when given; returns the whole reply."""
+    text = ""
     for piece in generator.stream(messages, max_new_tokens, stop, avoid):
-        pieces.append(piece)
-        if on_token is not None:
+        end = sentences_end(text + piece, max_sentences) if max_sentences else None
+        if end is not None:
+            piece = piece[: max(0, end - len(text))]
+        text += piece
+        if on_token is not None and piece:
             on_token(piece)
-    return "".join(pieces).strip()
+        if end is not None:
+            break  # abandoning the stream stops decoding
+    return text.strip()

@@ -17,6 +17,7 @@ from torch import Tensor
 from agent.errors import MemchatError
 from agent.models.generator import REPETITION_PENALTY, Generator
 from agent.models.llama_int4 import Int4Llama
+from agent.models.repeats import NO_REPEAT_NGRAM, repeated_ngram_ids
 
 
 def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
@@ -48,9 +49,11 @@ def greedy_tokens(
     stop: threading.Event | None = None,
     penalty: float = REPETITION_PENALTY,
     banned: Sequence[Sequence[int]] = (),
+    no_repeat: int = NO_REPEAT_NGRAM,
 ) -> Iterator[int]:
     """Yield greedy token ids after `prompt`: argmax of the penalised logits, never the last
-    id of a `banned` sequence whose other ids were just generated.
+    id of a `banned` sequence whose other ids were just generated, never an id that repeats
+    a `no_repeat`-gram of the reply (0: no such rule).
 
     Ends at an end-of-sequence id (not yielded), after `max_new_tokens`, or once `stop` is set
     (checked after each yielded token). The next token is computed only when asked for.
@@ -70,6 +73,8 @@ def greedy_tokens(
             logits = apply_repetition_penalty(logits, ids[:pos], penalty)
             if banned:
                 logits = ban_sequences(logits, ids[n:pos], banned)
+            if no_repeat:
+                logits[repeated_ngram_ids(ids[n:pos].tolist(), no_repeat)] = float("-inf")
             token = int(logits.argmax())
         if token in ends:
             return
