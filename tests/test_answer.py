@@ -16,6 +16,8 @@ from agent.answer.grounded import NOT_MENTIONED, Remembered, ground, source_phra
 from agent.answer.intent import asks_list, asks_memory, asks_when
 from agent.core import Agent
 from agent.models.fast_decode import ban_sequences
+from agent.models.repeats import repeated_ngram_ids
+from agent.turn import sentences_end
 from storage.models import Memory, MemoryEvent, Turn
 from tests.fakes import FakeGenerator
 
@@ -78,6 +80,8 @@ def test_when_questions_want_a_date() -> None:
         ("What do sunflowers represent?", False),
         ("Where does my sister live?", False),
         ("What type of workout class did Maria start?", False),
+        ("What are Joanna's hobbies?", True),
+        ("What are the names of John's children?", True),
     ],
 )
 def test_a_plural_thing_or_what_someone_has_done_asks_for_a_list(message: str, many: bool) -> None:
@@ -94,6 +98,11 @@ def test_a_plural_thing_or_what_someone_has_done_asks_for_a_list(message: str, m
         ("I'm off to Ireland next month.", "June 2023"),
         ("Got hurt last month.", "April 2023"),
         ("I adopted a puppy.", "8 May 2023"),
+        ("I'm hiking with some buddies this weekend.", "the weekend of 8 May 2023"),
+        ("We're going camping next week.", "the week after 8 May 2023"),
+        ("We had a blast on our camping trip last summer.", "the summer of 2022"),
+        ("Got the tattoo a few years ago.", "a few years before 8 May 2023"),
+        ("A friend made it for my birthday ten years ago.", "2013"),
     ],
 )
 def test_a_date_is_the_day_it_was_said_moved_by_what_it_says(sentence: str, when: str) -> None:
@@ -102,6 +111,11 @@ def test_a_date_is_the_day_it_was_said_moved_by_what_it_says(sentence: str, when
 
 def test_last_month_in_january_is_december_of_the_year_before() -> None:
     assert happened_on("Got hurt last month.", date(2024, 1, 15)) == "December 2023"
+
+
+def test_how_long_ago_is_answered_as_it_was_said() -> None:
+    told = memory("A friend made it for my 18th birthday ten years ago.", speaker="Caroline")
+    assert ground("How long ago was Caroline's 18th birthday?", [told]).text == "Ten years ago."
 
 
 # ------------------------------------------------------------------ the grounded answer
@@ -160,6 +174,40 @@ def test_a_list_question_gathers_one_answer_per_memory_and_cites_them_all() -> N
     answer = ground("Where have I camped?", memories)
     assert answer.text == "Beach, mountains." and answer.cited == [1, 2]
     assert ground("Where did I camp last summer?", memories).cited == [2]
+
+
+def test_who_is_answered_with_the_name_said_not_the_one_greeted() -> None:
+    memories = [
+        memory("Thanks Mel, you're the best!", 1, "Caroline", 0.5),
+        memory("We went to a concert! It was Matt Patterson, so talented.", 2, "Melanie", 0.4),
+    ]
+    answer = ground("Who performed at the concert Melanie went to?", memories)
+    assert answer.text == "Matt Patterson." and answer.cited == [2]
+
+
+def test_how_many_keeps_the_number_and_its_unit() -> None:
+    told = memory("We were teammates for four years in high school.", speaker="John")
+    assert ground("How long did John play with his teammates?", [told]).text == "Four years."
+
+
+def test_the_sentence_with_the_kind_of_thing_asked_is_preferred() -> None:
+    """'where' wants a place: the sentence that names one beats one that repeats the words."""
+    memories = [
+        memory("Our road trip was so much fun, the kids loved the trip.", 1, weight=0.6),
+        memory("We drove all the way to Yosemite.", 2, weight=0.3),
+    ]
+    answer = ground("Where did we go on our road trip?", memories)
+    assert answer.text == "Yosemite." and answer.cited == [2]
+
+
+def test_what_is_said_to_someone_is_about_them_not_the_speaker() -> None:
+    """Caroline telling Melanie 'your pottery project' says nothing about Caroline."""
+    memories = [
+        memory("Can't wait to see your pottery project.", 1, "Caroline", 0.7),
+        memory("I finished another pottery project, a bowl with a dog face.", 2, "Melanie", 0.3),
+    ]
+    assert ground("What pottery project did Caroline finish?", memories).abstained
+    assert ground("What pottery project did Melanie finish?", memories).cited == [2]
 
 
 def test_nothing_that_covers_the_question_means_not_mentioned() -> None:
@@ -248,6 +296,31 @@ def test_requests_go_to_the_model_with_the_preferences(agent: Agent) -> None:
     asked = agent.ask("What should I cook tonight?")
     assert asked.answered.source_kind == "model" and asked.reply == generator.reply
     assert "vegetarian" in generator.prompts[-1][0]["content"]
+
+
+def test_a_guess_is_one_sentence_small_talk_two_a_request_any_length(agent: Agent) -> None:
+    generator = agent.models.generator
+    assert isinstance(generator, FakeGenerator)
+    generator.reply = "Yes, she would. She loves the outdoors. She hikes a lot. And camps."
+    streamed: list[str] = []
+    guess = agent.ask("Would Melanie enjoy a national park?", on_token=streamed.append)
+    assert guess.reply == "Yes, she would." and "".join(streamed) == "Yes, she would."
+    assert agent.ask("How are you?").reply == "Yes, she would. She loves the outdoors."
+    assert agent.ask("Give me a recipe.").reply == generator.reply
+
+
+def test_a_sentence_ends_at_its_stop_not_at_an_initial_or_a_title() -> None:
+    text = "I read C.S. Lewis with Dr. Smith. Then"
+    assert sentences_end(text, 1) == len("I read C.S. Lewis with Dr. Smith.")
+    assert sentences_end("Hi!", 1) is None  # it may go on ("Hi!!")
+    assert sentences_end('He said "go." Then', 1) == len('He said "go."')
+
+
+def test_a_reply_never_repeats_four_tokens() -> None:
+    no, comma = 5, 6
+    assert repeated_ngram_ids([no, comma, no, comma, no], 4) == [comma]
+    assert repeated_ngram_ids([1, 2, 3, 4], 4) == []
+    assert repeated_ngram_ids([7, 7, 7], 2) == [7, 7]
 
 
 # ------------------------------------------------------------------ preferences in replies

@@ -35,6 +35,7 @@ from agent.models.llama_int4 import (
     interleave_rows,
     quantize_q4,
 )
+from agent.models.repeats import repeated_ngram_ids
 from agent.settings import Settings
 
 integration = pytest.mark.integration
@@ -237,13 +238,15 @@ def test_repetition_penalty_matches_transformers() -> None:
 
 
 def _reference_greedy(model: Int4Llama, prompt: list[int], n: int) -> list[int]:
-    """Greedy with penalty 1.1 from full forward passes (no incremental cache)."""
+    """Greedy with penalty 1.1 and no repeated 4-gram in the reply, from full forward passes
+    (no incremental cache)."""
     ids = list(prompt)
     with torch.inference_mode():
         for _ in range(n):
             seq = torch.tensor(ids)
             logits = model.forward(seq, 0, model.new_cache(len(ids)))[0]
             logits = apply_repetition_penalty(logits, seq, 1.1)
+            logits[repeated_ngram_ids(ids[len(prompt) :], 4)] = float("-inf")
             ids.append(int(logits.argmax()))
     return ids[len(prompt) :]
 
