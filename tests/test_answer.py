@@ -185,6 +185,16 @@ def test_who_is_answered_with_the_name_said_not_the_one_greeted() -> None:
     assert answer.text == "Matt Patterson." and answer.cited == [2]
 
 
+def test_whose_asks_for_a_thing_and_a_possessive_carries_it() -> None:
+    """'Whose' is not 'who' (no name wanted); "daughter's" is a word of the answer, not a
+    contraction like "it's"."""
+    told = memory(
+        "We celebrated my daughter's birthday with a concert! It was Matt Patterson.",
+        speaker="Melanie",
+    )
+    assert ground("Whose birthday did Melanie celebrate?", [told]).text == "Daughter's concert."
+
+
 def test_how_many_keeps_the_number_and_its_unit() -> None:
     told = memory("We were teammates for four years in high school.", speaker="John")
     assert ground("How long did John play with his teammates?", [told]).text == "Four years."

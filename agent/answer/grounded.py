@@ -41,6 +41,7 @@ _SURFACE_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”')
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|you've|you'll|you'd)\b", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|i'm|i've|i'll|i'd|we|our|us|we're)\b", re.I)
+_WHO = re.compile(r"who\b")  # not "whose": that asks for a thing
 _HOW_LONG_AGO = re.compile(r"\bhow long ago\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"how (?:many|much|long|old)\b")
 # An amount, with its unit when it has one ("four years", "7", "twice").
@@ -138,7 +139,7 @@ def best_clause(sentence: str, question: set[str]) -> str:
 def typed_span(clause: str, asked: str, question: set[str]) -> str | None:
     """The part of `clause` that a who / where / how-many question asks for, if it has one:
     the names the question does not hold, the place, the amount."""
-    if asked.startswith("who") and (
+    if _WHO.match(asked) and (
         names := [n for n in names_in(clause) if term_of(n.lower()) not in question]
     ):
         return " ".join(names[:3])

@@ -23,13 +23,14 @@ from collections.abc import Callable
 
 from agent.answer.words import names_in
 
-FEATURE_WEIGHTS = (0.54, 0.45, -0.57, 0.29, 3.27, 0.59, 1.24)
+FEATURE_WEIGHTS = (0.6, 0.47, -0.57, 0.31, 3.27, 0.55, 1.21)
 
 _NUMBER = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|a few|several|"
     r"hundred)\b",
     re.IGNORECASE,
 )
+_WHO = re.compile(r"who\b")  # not "whose": that asks for a thing
 _PLACE = re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?[A-Z]")
 _TITLE = re.compile(r'"[^"\n]{2,80}"|“[^”\n]{2,80}”')
 _ASKS_AMOUNT = re.compile(r"how (?:many|much|long|old|often)\b")
@@ -41,7 +42,7 @@ def has_asked_type(question: str, sentence: str, is_new: Callable[[str], bool]) 
     place for 'where...', a number for 'how many...', a title for 'what book...')?
     `is_new(word)` tells a name the question does not already hold."""
     asked = question.strip().lower()
-    if asked.startswith("who"):
+    if _WHO.match(asked):
         return any(is_new(name) for name in names_in(sentence))
     if asked.startswith("where"):
         return bool(_PLACE.search(sentence))

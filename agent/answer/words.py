@@ -11,7 +11,7 @@ from agent.memory.lexical import STOP_WORDS, term, tokens
 # really got thanks" says nothing).
 FILLERS = frozenset(
     """oh hey hi wow yeah yes yep okay ok well like sure thanks thank really also just got
-    get gonna wanna kinda pretty lot lots thing things something anything one ones would
+    get let gonna wanna kinda pretty lot lots thing things something anything one ones would
     could should will can might must much many even still always never ever actually""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -26,8 +26,12 @@ content_terms = tokens  # the answer compares words as the read indexes them
 
 
 def carries_content(word: str) -> bool:
-    """Could `word` be part of an answer (not a stop word, a filler or a contraction)?"""
-    return word not in STOP_WORDS and word not in FILLERS and "'" not in word
+    """Could `word` be part of an answer (not a stop word, a filler or a contraction: "it's",
+    "don't" carry nothing, a possessive "daughter's" does)?"""
+    base, _, rest = word.partition("'")
+    if rest and rest != "s":
+        return False
+    return base not in STOP_WORDS and base not in FILLERS
 
 
 term_of = term  # one word as a term of `content_terms`
