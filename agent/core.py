@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
 from agent.answer.intent import asks_inference, asks_memory, is_question
-from agent.answer.sources import remembered
+from agent.answer.sources import asked_before, remembered
 from agent.errors import NotFoundError
 from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
@@ -317,9 +317,24 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         """The grounded answer when `message` asks about something remembered, else None."""
         if not asks_memory(message):
             return None
+        read = self.without_questions(profile_id, message, read)
         with self.sessions() as s:
             memories = remembered(s, profile_id, read)
         return ground(message, memories, idf=self.store.idf(profile_id))
+
+    def without_questions(
+        self, profile_id: int, message: str, read: list[ReadItem]
+    ) -> list[ReadItem]:
+        """`read` without the questions asked before: they answer nothing, and a question
+        asked four times would fill the read and push its answer out. When `read` held any,
+        a read three times as wide, questions dropped, cut to the size of `read`."""
+        if not any(asked_before(i) for i in read):
+            return read
+        st = self.settings
+        wider = self.store.search(
+            profile_id, message, 3 * len(read), st.hops, st.tau, st.hop_lambda
+        ).results
+        return [i for i in wider if not asked_before(i)][: len(read)]
 
     def preferences(self, profile_id: int) -> list[tuple[str, str]]:
         """The profile's preferences as (key, value)."""

@@ -204,7 +204,7 @@ def test_the_sentence_with_the_kind_of_thing_asked_is_preferred() -> None:
     """'where' wants a place: the sentence that names one beats one that repeats the words."""
     memories = [
         memory("Our road trip was so much fun, the kids loved the trip.", 1, weight=0.6),
-        memory("We drove all the way to Yosemite.", 2, weight=0.3),
+        memory("On the road we stopped in Yosemite.", 2, weight=0.3),
     ]
     answer = ground("Where did we go on our road trip?", memories)
     assert answer.text == "Yosemite." and answer.cited == [2]
@@ -218,6 +218,16 @@ def test_what_is_said_to_someone_is_about_them_not_the_speaker() -> None:
     ]
     assert ground("What pottery project did Caroline finish?", memories).abstained
     assert ground("What pottery project did Melanie finish?", memories).cited == [2]
+
+
+def test_a_place_in_a_sentence_about_something_else_is_no_answer_to_where() -> None:
+    """'Where do I work?' wants a place, but not the one of 'I live in Lyon'."""
+    memories = [
+        memory("My name is Sam, I live in Lyon, my sister lives in Paris.", 1, weight=0.7),
+        memory("I work as a nurse at the city hospital.", 2, weight=0.2),
+    ]
+    answer = ground("Where do I work?", memories)
+    assert answer.cited == [2] and answer.text == "City hospital."
 
 
 def test_nothing_that_covers_the_question_means_not_mentioned() -> None:
@@ -282,6 +292,16 @@ def test_a_forgotten_memory_is_not_cited_again(agent: Agent) -> None:
     agent.forget(told.written[0].id)
     again = agent.ask("Where does my sister live?")
     assert told.written[0].id not in again.cited
+
+
+def test_a_question_asked_again_and_again_is_still_answered(agent: Agent) -> None:
+    """Each question is written as a turn memory; asked often, the copies would fill the read
+    and push the answer out."""
+    agent.ask("My name is Sam, I live in Lyon, my sister Alice lives in Paris.")
+    agent.ask("I adopted a puppy named Biscuit last week.")
+    agent.ask("I work as a nurse at the city hospital.")
+    replies = [agent.ask("Where does my sister live?").reply for _ in range(8)]
+    assert replies == ["Paris."] * 8
 
 
 def test_a_question_nothing_answers_says_so(agent: Agent) -> None:

@@ -27,7 +27,13 @@ SOURCE_CHARS = 300  # the longest quote of the remembered sentence in a source
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE_BREAK = re.compile(r",\s+(?=(?:my|i|we|and|but|so|he|she|they)\b)|;\s+|\s[-–—]\s", re.I)
 _WHERE = re.compile(r"where\b")
-_PLACE = re.compile(r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[^\s,.!?]+(?:\s+[A-Z][^\s,.!?]*)*)")
+# A place: up to three words after in / at / to / from / near, up to a word that starts
+# something else ("to Rome to clear my mind": Rome; "at the city hospital").
+_PLACE = re.compile(
+    r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[^\s,.!?]+(?:\s+(?!(?:and|but|with|for|to|in|at|"
+    r"on|of|when|where|which|who|that|because|so|last|this|next|yesterday|today)\b)"
+    r"[^\s,.!?]+){0,2})"
+)
 _TIME_WORDS = re.compile(
     r"\b(?:last|this|next|past)\s+(?:week(?:end)?|month|year|night|time|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)\b|\b(?:yesterday|today|tonight|tomorrow|"
@@ -222,17 +228,22 @@ def best_ranked(
     question: str,
     terms: set[str],
     names: set[str],
+    covering: Candidate,
     memories: list[Remembered],
     params: AnswerParams,
     idf: Callable[[str], float],
 ) -> Candidate | None:
-    """The sentence about the people named that answers (the highest `rank`), among those
+    """The sentence about the people named that answers (the highest `rank`): one that covers
+    enough of the question itself, or one of the memory of `covering` (the best covering
+    sentence: the answer often follows it, "We went to a concert! It was Matt Patterson."),
     naming the relatives the question asks about, if it asks about any."""
     relations = terms & RELATIONS
     found = [
         c
         for about, c in candidates(terms, names, memories, params, idf, question)
-        if about and (not relations or relations & set(content_terms(c.sentence)))
+        if about
+        and (c.cover > 0 or c.memory.id == covering.memory.id)
+        and (not relations or relations & set(content_terms(c.sentence)))
     ]
     return max(found, key=lambda c: c.rank, default=None)
 
@@ -322,7 +333,7 @@ def ground(
         found, terms = hop
         cited.append(found.memory.id)
     elif not asks_when(question):  # the date of a "when" is that of the best covering one
-        found = best_ranked(question, terms, names, memories, params, idf) or found
+        found = best_ranked(question, terms, names, found, memories, params, idf) or found
         cited = [found.memory.id]
     memory, sentence = found.memory, found.sentence
     if _HOW_LONG_AGO.search(question) and (ago := ago_phrase(sentence)) is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from agent.answer.grounded import Remembered
+from agent.answer.grounded import Remembered, sentences
 from agent.memory.store import ReadItem
 from storage import repo
 from storage.models import Memory, Turn
@@ -31,3 +31,9 @@ def remembered(s: Session, profile_id: int, read: list[ReadItem]) -> list[Rememb
         text = remembered_text(memory, turn)
         found.append(Remembered(item.id, text, speaker, said_at.date(), item.weight))
     return found
+
+
+def asked_before(item: ReadItem) -> bool:
+    """Is `item` a question said before ("Where does my sister live?")? It answers nothing."""
+    said = sentences(item.value)
+    return item.kind == "turn" and bool(said) and all(x.endswith("?") for x in said)
