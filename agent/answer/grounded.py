@@ -91,10 +91,10 @@ class Candidate:
 @dataclass(frozen=True)
 class AnswerParams:
     memories: int = 8  # the most weighted memories searched for the answer
-    beta: float = 0.5  # weight of the read weight beside the coverage
+    beta: float = 1.0  # weight of the read weight beside the coverage
     min_cover: float = 0.15  # below it, the answer is "not mentioned"
     max_words: int = 8
-    list_items: int = 3  # the most memories a list answer gathers
+    list_items: int = 4  # the most memories a list answer gathers
 
 
 def sentences(text: str) -> list[str]:
