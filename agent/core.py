@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
-from agent.answer.intent import asks_inference, asks_memory, is_question
+from agent.answer.intent import asks_inference, asks_memory, is_request
 from agent.answer.sources import asked_before, remembered
 from agent.errors import NotFoundError
 from agent.extraction import extract, forget_requests, retractions
@@ -46,10 +46,11 @@ from storage.models import Proposal
 BRIEF_REPLY_TOKENS = 60
 
 
-def reply_sentences(question: str) -> int:
-    """How many sentences the model may answer a question with: a guess ("would she like
-    ...?") is one, small talk two; past that the small model repeats and invents."""
-    return 1 if asks_inference(question) else 2
+def reply_sentences(message: str) -> int:
+    """How many sentences the model may reply to anything but a request with: a guess
+    ("would she like ...?") gets one, small talk or a statement two; past that the small
+    model repeats itself and invents."""
+    return 1 if asks_inference(message) else 2
 
 
 class Models:
@@ -300,7 +301,7 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
             answered = Answered(grounded.text, how, grounded.cited, source_phrase(grounded))
             return answered, Prompt([], [], 0)
         preferences = self.preferences(profile_id)
-        brief = is_question(message)  # a guess or small talk: a sentence or two
+        brief = not is_request(message)  # a guess, small talk or a statement: a sentence or two
         prompt = self.prompt(profile_id, read, message, turn_id, preferences, brief)
         length = self.settings.max_new_tokens
         length = min(length, BRIEF_REPLY_TOKENS) if brief else length

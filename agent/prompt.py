@@ -12,7 +12,7 @@ SYSTEM = (
     "You are memchat, a helpful assistant with a long-term memory of the user. "
     "Use what you know about the user when it helps; do not invent facts about them."
 )
-BRIEF = " Answer a question in one or two short sentences."
+BRIEF = " Reply in one or two short sentences."
 # Longest piece of one remembered or recent turn placed in the prompt, in characters.
 MAX_ITEM_CHARS = 600
 
@@ -73,7 +73,7 @@ def build_prompt(
     brief: bool = False,
 ) -> Prompt:
     """Messages for the chat template; `recent` is (role, text) oldest first; `brief` asks for
-    a short answer (the message is a question)."""
+    a short reply (a question, small talk or a statement; not a request)."""
     system = SYSTEM + (BRIEF if brief else "")
     if preferences:
         system += "\n\nWhat you know about the user:\n" + "\n".join(

@@ -328,7 +328,7 @@ def test_requests_go_to_the_model_with_the_preferences(agent: Agent) -> None:
     assert "vegetarian" in generator.prompts[-1][0]["content"]
 
 
-def test_a_guess_is_one_sentence_small_talk_two_a_request_any_length(agent: Agent) -> None:
+def test_a_guess_is_one_sentence_small_talk_or_a_statement_two_a_request_any(agent: Agent) -> None:
     generator = agent.models.generator
     assert isinstance(generator, FakeGenerator)
     generator.reply = "Yes, she would. She loves the outdoors. She hikes a lot. And camps."
@@ -336,6 +336,7 @@ def test_a_guess_is_one_sentence_small_talk_two_a_request_any_length(agent: Agen
     guess = agent.ask("Would Melanie enjoy a national park?", on_token=streamed.append)
     assert guess.reply == "Yes, she would." and "".join(streamed) == "Yes, she would."
     assert agent.ask("How are you?").reply == "Yes, she would. She loves the outdoors."
+    assert agent.ask("I moved to Lyon.").reply == "Yes, she would. She loves the outdoors."
     assert agent.ask("Give me a recipe.").reply == generator.reply
 
 

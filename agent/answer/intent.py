@@ -39,6 +39,12 @@ _WHEN = re.compile(
 )
 
 
+def is_request(text: str) -> bool:
+    """Does `text` ask for something new ('Can you suggest a recipe?', 'Plan my week')? Its
+    reply may be long; anything else gets a sentence or two."""
+    return bool(_OPEN_REQUEST.search(text))
+
+
 def is_question(text: str) -> bool:
     """Ends with a question mark, or opens with a question word or an auxiliary verb."""
     first = words(text)[:1]
