@@ -115,6 +115,11 @@ def test_add_json(run) -> None:
         (["profiles", "reset", "nobody", "--yes"], 1, "unknown profile"),
         (["memories", "add", "--key", "k", "--value", " "], 2, "value is empty"),
         (["import", "/nonexistent/file.jsonl"], 1, "cannot read"),
+        (["ask", "hello", "--hops", "9"], 2, "9 hops is out of range (1 to 8)"),
+        (["memories", "search", "x", "--hops", "1000000"], 2, "out of range (1 to 8)"),
+        (["ask", "hello", "--hops", "0"], 2, "is not at least 1"),
+        (["--db", "other.db", "eval", "locomo", "--data", "x.json"], 2, "--db and --profile"),
+        (["--profile", "p", "eval", "locomo", "--data", "x.json"], 2, "do not apply to it"),
     ],
 )
 def test_errors_are_one_line_with_status(run, argv: list[str], status: int, message: str) -> None:

@@ -18,3 +18,14 @@ def positive_int(text: str) -> int:
     if value > LARGEST_ID:
         raise argparse.ArgumentTypeError(f"{value} is too large (at most 2^63 - 1)")
     return value
+
+
+MAX_HOPS = 8  # a read hop costs a pass over every memory; past a few, weights only blur
+
+
+def hop_count(text: str) -> int:
+    """A number of read hops from 1 to `MAX_HOPS`, or a usage error naming the range."""
+    value = positive_int(text)
+    if value > MAX_HOPS:
+        raise argparse.ArgumentTypeError(f"{value} hops is out of range (1 to {MAX_HOPS})")
+    return value

@@ -16,7 +16,7 @@ from agent.errors import MemchatError, UsageError
 from agent.settings import load_settings
 from storage.db import StorageError
 from tui import commands
-from tui.args import positive_int
+from tui.args import hop_count, positive_int
 from tui.eval_command import add_eval_parser
 from tui.review_commands import add_review_parsers
 
@@ -30,7 +30,7 @@ def _memory_commands(sub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("search", help="an attention read without generation")
     p.add_argument("query")
     p.add_argument("--k", type=positive_int, help="results to show (default: setting read_k)")
-    p.add_argument("--hops", type=positive_int, help="read hops (default: setting hops)")
+    p.add_argument("--hops", type=hop_count, help="read hops, 1 to 8 (default: setting hops)")
     p.add_argument("--json", action="store_true")
     p = msub.add_parser("add", help="add a memory (the same key updates it)")
     p.add_argument("--key", required=True)
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("ask", help="one turn without the UI (MESSAGE '-' reads stdin)")
     p.add_argument("message", metavar="MESSAGE")
-    p.add_argument("--hops", type=positive_int, help="read hops (default: setting hops)")
+    p.add_argument("--hops", type=hop_count, help="read hops, 1 to 8 (default: setting hops)")
     p.add_argument("--json", action="store_true")
     _memory_commands(sub)
     _profile_commands(sub)
@@ -126,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "eval" and (args.db or args.profile):
+            parser.error(
+                "eval uses its own database (<out>/locomo.db, one profile per conversation): "
+                "--db and --profile do not apply to it"
+            )
     except SystemExit as exc:  # --help, or bad usage (status 2) already explained by argparse
         return int(exc.code or 0)
     try:

@@ -28,7 +28,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "locomo",
         help="retrieval recall@k and QA F1 on LoCoMo conversations",
         description="Ingest each LoCoMo conversation into a fresh profile of a separate "
-        "database (<out>/locomo.db; --db and --profile are not used), read every question "
+        "database (<out>/locomo.db; --db and --profile are refused), read every question "
         "with the product's read and the dense and BM25 baselines, and answer it. Writes "
         "report.json, report.md, recall.png and questions.jsonl to --out.",
     )
