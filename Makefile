@@ -26,6 +26,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The whole benchmark suite (about 12 minutes; ARGS='--quick' for about 3). faiss-cpu is a
 # benchmark-only extra.

@@ -52,3 +52,8 @@ def clean_name(text: str, what: str = "profile name") -> str:
     """A profile name ready to store, cleaned like a message (no escape sequences: names are
     shown in every listing), at most MAX_NAME_CHARS characters."""
     return clean_message(text, MAX_NAME_CHARS, what, setting=None)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 memory', '2 memories', '0 turns'."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"

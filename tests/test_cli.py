@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.text import counted
 from tests.conftest import fake_build_agent
 from tui import cli
 
@@ -430,3 +431,21 @@ def test_an_unexpected_database_error_is_one_line(run, monkeypatch: pytest.Monke
     code, out, err = run("memories", "add", "--key", "k", "--value", "v")
     assert (code, out) == (1, "")
     assert err == "memchat: error: database error: database or disk is full\n"
+
+
+def test_counts_read_one_memory_and_two_memories(run) -> None:
+    run("memories", "add", "--key", "city", "--value", "Lyon")
+    _, out, _ = run("profiles", "list")
+    assert "1 memory" in out and "0 turns" in out and "1 memories" not in out
+    run("memories", "add", "--key", "pet", "--value", "cat")
+    _, out, _ = run("profiles", "list")
+    assert "2 memories" in out
+
+
+def test_counted_agrees_with_its_number() -> None:
+    assert [counted(n, "memory", "memories") for n in (0, 1, 2)] == [
+        "0 memories",
+        "1 memory",
+        "2 memories",
+    ]
+    assert counted(1, "turn") == "1 turn" and counted(3, "turn") == "3 turns"

@@ -371,7 +371,7 @@ def test_limit_is_a_number_of_conversations(
     )
     eval_locomo(args, no_user_agent, builder(tmp_path))
     out = capsys.readouterr().out
-    assert "1 conversations, 5 questions" in out and "bm25" in out
+    assert "1 conversation, 5 questions" in out and "bm25" in out
 
 
 def test_bad_data_file_is_a_one_line_error(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ from agent.core import Agent
 from agent.errors import MemchatError, UsageError
 from agent.profiles import backup_source
 from agent.settings import load_settings
+from agent.text import counted
 from storage.db import StorageError
 from tui import render
 from tui.eval_command import eval_locomo
-from tui.render import dump
+from tui.render import counts_text, dump
 from tui.review_commands import REVIEW_HANDLERS
 
 MakeAgent = Callable[[], Agent]
@@ -183,7 +184,9 @@ def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     if derived and not (args.derived or args.keep_derived):
         listed = "; ".join(f"#{m.id} {render.one_line(m.key_text, 20)}" for m in derived)
         with_derived = sys.stdin.isatty() and _confirm(
-            f"{len(derived)} memories were extracted from this turn ({listed}). Forget them too?"
+            f"{counted(len(derived), 'memory', 'memories')} "
+            f"{'was' if len(derived) == 1 else 'were'} extracted from this turn ({listed}). "
+            "Forget them too?"
         )
     memory = agent.forget(args.id, with_derived=with_derived)
     gone = [memory.id] + ([m.id for m in derived] if with_derived else [])
@@ -194,9 +197,8 @@ def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     if with_derived:
         print("also forgot " + ", ".join(f"#{i}" for i in gone[1:]))
     elif derived:
-        noun = "memory" if len(derived) == 1 else "memories"
         print(
-            f"kept {len(derived)} {noun} extracted from it "
+            f"kept {counted(len(derived), 'memory', 'memories')} extracted from it "
             f"({', '.join(f'#{m.id}' for m in derived)}); --derived forgets them too",
             file=sys.stderr,
         )
@@ -234,7 +236,8 @@ def profiles_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         return 0
     for r in rows:
         mark = "*" if r.profile.name == agent.profile_name else " "
-        print(f"{mark} {r.profile.name:<24} {r.memories:>7} memories {r.turns:>7} turns")
+        memories, turns = counted(r.memories, "memory", "memories"), counted(r.turns, "turn")
+        print(f"{mark} {r.profile.name:<24} {memories:>16} {turns:>13}")
     return 0
 
 
@@ -254,7 +257,7 @@ def _confirm(question: str) -> bool:
 def _counts(agent: Agent, name: str) -> str:
     for r in agent.profiles():
         if r.profile.name == name:
-            return f"{r.memories} memories and {r.turns} turns"
+            return counts_text(r)
     raise MemchatError(f"unknown profile {name!r}")
 
 
@@ -296,7 +299,7 @@ def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
             done = agent.export(export, name=args.name)
         except (MemchatError, StorageError) as exc:
             raise MemchatError(f"{exc}; profile {args.name!r} was not reset") from exc
-        print(f"exported {done['memories']} memories to {export}")
+        print(f"exported {counted(done['memories'], 'memory', 'memories')} to {export}")
     agent.reset_profile(args.name)
     print(f"reset profile {args.name!r} ({counts} deleted)")
     return 0

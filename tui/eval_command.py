@@ -15,6 +15,7 @@ from pathlib import Path
 from agent.core import Agent
 from agent.errors import MemchatError, UsageError
 from agent.settings import Settings, load_settings
+from agent.text import counted
 from tui.args import positive_int
 
 BuildAgent = Callable[[Settings], Agent]
@@ -92,7 +93,8 @@ def _summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
         return f"  {name:<8} {cells}"
 
     lines = [
-        f"LoCoMo: {doc['conversations']} conversations, {doc['questions']} questions "
+        f"LoCoMo: {counted(doc['conversations'], 'conversation')}, "
+        f"{counted(doc['questions'], 'question')} "
         f"(categories 1-4), {doc['elapsed_s']} s",
         "recall of evidence turns:",
         row("default", doc["recall_at"]),

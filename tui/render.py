@@ -8,7 +8,14 @@ from typing import Any
 
 from agent.memories import MemoryDetail
 from agent.memory.store import ReadItem, ReadResult
+from agent.text import counted
 from storage.models import Memory, MemoryEvent, Turn, TurnRead
+from storage.repo import ProfileCounts
+
+
+def counts_text(row: ProfileCounts) -> str:
+    """'12 memories and 30 turns', '1 memory and 1 turn'."""
+    return f"{counted(row.memories, 'memory', 'memories')} and {counted(row.turns, 'turn')}"
 
 
 def iso(value: Any) -> str | None:

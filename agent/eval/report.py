@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.eval.locomo import RECALL_KS, QuestionResult, RunResult, mean_recall
 from agent.eval.locomo_data import CATEGORIES
+from agent.text import counted
 
 MAIN_CATEGORIES = (1, 2, 3, 4)
 
@@ -164,8 +165,10 @@ def markdown(doc: dict) -> str:
     lines = [
         "# LoCoMo evaluation",
         "",
-        f"{doc['conversations']} conversations, {doc['turns']} turns, {doc['memories']} memories, "
-        f"{doc['questions']} questions in categories 1-4 ({doc['questions_with_evidence']} with "
+        f"{counted(doc['conversations'], 'conversation')}, {counted(doc['turns'], 'turn')}, "
+        f"{counted(doc['memories'], 'memory', 'memories')}, "
+        f"{counted(doc['questions'], 'question')} in categories 1-4 "
+        f"({doc['questions_with_evidence']} with "
         f"evidence), {doc['category_5']['count']} in category 5; {doc['elapsed_s']} s. "
         f"Data: `{doc['data']}`.",
         "",
@@ -255,7 +258,7 @@ def plot(doc: dict, path: Path) -> None:
         ax.set_title(f"recall@{k}")
         ax.grid(axis="y", alpha=0.3)
     fig.axes[0].legend(fontsize=8)
-    fig.suptitle(f"LoCoMo evidence recall ({doc['conversations']} conversations)")
+    fig.suptitle(f"LoCoMo evidence recall ({counted(doc['conversations'], 'conversation')})")
     fig.savefig(path, dpi=110)
 
 

@@ -27,6 +27,7 @@ from agent.errors import MemchatError
 from storage.db import StorageError
 from storage.repo import ProfileCounts
 from tui.dialogs import PromptDialog, TypeToConfirmDialog
+from tui.render import counts_text
 
 ERRORS = (MemchatError, StorageError, OSError)
 NAME_WIDTH = 36  # longer names are cut with an ellipsis in the table (shown whole elsewhere)
@@ -45,11 +46,6 @@ def export_path(home: Path, name: str, now: datetime) -> Path:
 def literal(text: str) -> str:
     """`text` as markup that shows it as typed (`textual.markup.escape` misses `[B]`)."""
     return text.replace("[", "\\[")
-
-
-def counts_text(row: ProfileCounts) -> str:
-    """'12 memories and 30 turns'."""
-    return f"{row.memories} memories and {row.turns} turns"
 
 
 class ProfilesScreen(Screen):
