@@ -449,3 +449,31 @@ def test_counted_agrees_with_its_number() -> None:
         "2 memories",
     ]
     assert counted(1, "turn") == "1 turn" and counted(3, "turn") == "3 turns"
+
+
+# Erase the screen, set the clipboard (OSC 52), a hidden link (OSC 8), an 8-bit CSI, a bidi
+# override: a reply or a memory holding them must not reach the terminal as controls.
+HOSTILE = "ok \x1b[2J\x1b]52;c;aGk=\x07\x1b]8;;http://x\x07link\x1b]8;;\x07 \x9b31m \u202eevil"
+
+
+def _no_controls(text: str) -> bool:
+    return not any(c in text for c in "\x1b\x07\x9b\u202e")
+
+
+def test_replies_and_memories_cannot_drive_the_terminal(run, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr("tests.fakes.FakeGenerator.__init__.__defaults__", (HOSTILE,))
+    code, out, err = run("ask", "Tell me a story")
+    assert code == 0 and _no_controls(out + err) and "\\u001b]52;c;aGk=" in out
+    code, out, _ = run("ask", "Tell me a story", "--json")
+    assert _no_controls(out) and json.loads(out)["reply"] == HOSTILE  # the same once parsed
+    code, out, _ = run("chat", "--plain", stdin=b"Tell me a story\n")
+    assert code == 0 and _no_controls(out) and "\\u202eevil" in out
+    code, out, _ = run("memories", "add", "--key", "note", "--value", "plain", "--json")
+    memory_id = json.loads(out)["id"]
+    with sqlite3.connect(tmp_path / "memchat.db") as db:  # as an import or a model could store it
+        db.execute("UPDATE memories SET value_text = ? WHERE id = ?", (HOSTILE, memory_id))
+    for argv in (["memories", "list"], ["memories", "show", str(memory_id)]):
+        code, out, _ = run(*argv)
+        assert code == 0 and _no_controls(out) and "\\u001b[2J" in out, argv
+    code, out, _ = run("memories", "list", "--json")
+    assert any(m["value"] == HOSTILE for m in json.loads(out))  # the database keeps it as it was

@@ -37,6 +37,7 @@ from storage.models import Base
 from tests.conftest import fake_build_agent, make_fake_agent
 from tui import cli
 from tui.args import LARGEST_ID
+from tui.terminal import neutralise
 
 # max_message_chars for the generated cases: text around and beyond it stays cheap.
 LIMIT = 64
@@ -376,7 +377,8 @@ def test_cli_add_and_show(run: Cli, key: str, value: str) -> None:
     added = json.loads(out)
     assert (added["key"], added["value"]) == (want_key, want_value)
     code, out, _ = run("memories", "show", str(added["id"]))
-    assert code == 0 and f"key:   {want_key}\nvalue: {want_value}\n" in out
+    shown = f"key:   {neutralise(want_key)}\nvalue: {neutralise(want_value)}\n"
+    assert code == 0 and shown in out  # control characters printed as \uXXXX
     code, out, _ = run("memories", "show", str(added["id"]), "--json")
     assert (json.loads(out)["key"], json.loads(out)["value"]) == (want_key, want_value)
     assert_intact(run.home / "memchat.db")

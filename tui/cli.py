@@ -19,6 +19,7 @@ from tui import commands
 from tui.args import hop_count, positive_int
 from tui.eval_command import add_eval_parser
 from tui.review_commands import add_review_parsers
+from tui.terminal import TerminalSafe
 
 
 def _memory_commands(sub: argparse._SubParsersAction) -> None:
@@ -123,6 +124,16 @@ def run(args: argparse.Namespace, make_agent: Callable[[], Agent]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; whatever it prints goes through `TerminalSafe`."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(out), TerminalSafe(err)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
