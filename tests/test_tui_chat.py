@@ -400,3 +400,20 @@ async def test_panel_shows_what_capacity_freed(tmp_path: Path, fixed_clock: None
         await send(pilot, "Fine thanks")
         await settle(pilot)
         assert "Freed" in panel_text(app) and "freed #1 turn Hello there" in panel_text(app)
+
+
+async def test_a_reply_holding_terminal_controls_is_shown_escaped(tmp_path: Path) -> None:
+    """The model may write ESC sequences (clear screen, OSC 52 clipboard) or a bidi override;
+    Textual would hand them to the terminal as they are."""
+    hostile = "ok \x1b[2J\x1b]52;c;aGk=\x07 \x9b31m \u202eevil"
+    agent = make_fake_agent(tmp_path)
+    generator = agent.models.generator
+    assert isinstance(generator, FakeGenerator)
+    generator.reply = hostile
+    app = MemchatApp(agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "tell me a story")
+        await settle(pilot)
+        shown = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        assert "\\u001b[2J" in shown and not any(c in shown for c in "\x1b\x9b\u202e")
+        assert app.screen.query(Reply).last().text == hostile  # the reply itself is intact

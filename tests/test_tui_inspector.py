@@ -512,3 +512,31 @@ def test_snapshot_search_two_hops(tui_agent: Agent, snap_compare) -> None:
 
     app = MemchatApp(tui_agent, load_models=False)
     assert snap_compare(app, terminal_size=(140, 40), run_before=run_before)
+
+
+# Erase the screen, set the clipboard (OSC 52), an 8-bit CSI, a bidi override.
+HOSTILE = "ok \x1b[2J\x1b]52;c;aGk=\x07 \x9b31m \u202eevil"
+CONTROLS = "\x1b\x9b\u202e"
+
+
+def store_raw(agent: Agent, memory_id: int, value: str) -> None:
+    """Store `value` as it is (as an import or a model's extraction could), past input cleaning."""
+    from sqlalchemy import update
+
+    from storage.models import Memory
+
+    with agent.sessions() as s, s.begin():
+        s.execute(update(Memory).where(Memory.id == memory_id).values(value_text=value))
+
+
+async def test_a_memory_holding_terminal_controls_is_shown_escaped(tui_agent: Agent) -> None:
+    written = tui_agent.add_memory("note", "plain", "note")
+    store_raw(tui_agent, written.id, HOSTILE)
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_inspector(pilot)
+        assert "\\u001b[2J" in detail_text(screen) and "\\u202eevil" in detail_text(screen)
+        shown = screen_text(pilot)
+        assert "\\u001b]52" in shown and not any(c in shown for c in CONTROLS)
+    stored = next(m for m in tui_agent.list_memories() if m.id == written.id)
+    assert stored.value_text == HOSTILE  # the database keeps it as it was

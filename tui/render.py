@@ -11,6 +11,7 @@ from agent.memory.store import ReadItem, ReadResult
 from agent.text import counted
 from storage.models import Memory, MemoryEvent, Turn, TurnRead
 from storage.repo import ProfileCounts
+from tui.terminal import neutralise
 
 
 def counts_text(row: ProfileCounts) -> str:
@@ -100,8 +101,9 @@ def dump(data: Any) -> None:
 
 
 def one_line(text: str, width: int = 60) -> str:
-    """Text on one line, cut to `width` characters (newlines shown as ⏎)."""
-    flat = text.replace("\n", " ⏎ ")
+    """Text on one line, cut to `width` characters (newlines shown as ⏎, terminal controls as
+    \\uXXXX: the UI's widgets would pass them to the terminal)."""
+    flat = neutralise(text.replace("\n", " ⏎ "))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

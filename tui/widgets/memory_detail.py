@@ -18,6 +18,7 @@ from textual.widgets import Static
 from agent.memories import MemoryDetail
 from storage.models import Memory, MemoryEvent, TurnRead
 from tui.render import bar, one_line
+from tui.terminal import neutralise
 from tui.widgets.labels import hop_path, minute, stamp
 
 HEADING = "bold $accent"
@@ -32,6 +33,7 @@ def event_content(event: MemoryEvent) -> Content:
     """One history line: time, action, then old -> new (key and value, literally)."""
     if event.old_key == event.new_key and event.old_value is not None:
         old, new = event.old_value, event.new_value or ""  # the value changed, the key did not
+        old, new = neutralise(old), neutralise(new)
     else:
         old, new = _pair(event.old_key, event.old_value), _pair(event.new_key, event.new_value)
     if old and new and old != new:
@@ -50,7 +52,7 @@ def _pair(key: str | None, value: str | None) -> str:
     """`key = value`; just the text when both are the same (a turn)."""
     if key is None and value is None:
         return ""
-    return (value or "") if key == value else f"{key or ''} = {value or ''}"
+    return neutralise((value or "") if key == value else f"{key or ''} = {value or ''}")
 
 
 def read_content(read: TurnRead) -> Content:
@@ -77,7 +79,8 @@ def head_content(
         parts += [("search weight ", MUTED), (bar(weight), "$accent"), f" {weight:.3f}"]
         parts += [(" · hops ", MUTED), hop_path(hops)] if len(hops) > 1 else []
         parts += ["\n"]
-    parts += ["\n", ("Key   ", HEADING), m.key_text, "\n", ("Value ", HEADING), m.value_text]
+    key, value = neutralise(m.key_text), neutralise(m.value_text)
+    parts += ["\n", ("Key   ", HEADING), key, "\n", ("Value ", HEADING), value]
     return Content.assemble(*parts)
 
 
@@ -88,7 +91,7 @@ def source_content(detail: MemoryDetail) -> Content:
     if source is not None:
         who = f"{source.role} ({source.speaker})" if source.speaker else source.role
         head = f"turn {source.id} · {who} · {stamp(source.created_at)}"
-        parts += [(head, MUTED), "\n", source.text]
+        parts += [(head, MUTED), "\n", neutralise(source.text)]
     elif detail.memory.source_turn_id is not None:
         parts += [(f"turn {detail.memory.source_turn_id} (no longer stored)", MUTED)]
     else:

@@ -14,6 +14,7 @@ from textual.widgets import Markdown, Static, TextArea
 
 from agent.turn import TurnResult
 from tui.render import one_line
+from tui.terminal import neutralise
 
 # A long paste is stored whole; the transcript shows its beginning.
 SHOWN_CHARS = 4000
@@ -77,7 +78,7 @@ class UserMessage(Static):
         shown = text
         if len(text) > SHOWN_CHARS:
             shown = text[:SHOWN_CHARS] + f"\n… ({len(text) - SHOWN_CHARS:,} more characters)"
-        super().__init__(Content(shown), classes="user-message")
+        super().__init__(Content(neutralise(shown)), classes="user-message")
 
 
 def source_line(result: TurnResult) -> Content:
@@ -118,7 +119,7 @@ class Reply(Vertical):
         if not self.text:
             self.query_one(".reply-status", Static).display = False
         self.text += piece
-        await self.query_one(Markdown).append(piece)
+        await self.query_one(Markdown).append(neutralise(piece))  # Textual would pass ESC on
 
     def finish(self, result: TurnResult) -> None:
         self.result = result
