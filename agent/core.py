@@ -15,7 +15,7 @@ from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
 from agent.answer.intent import asks_inference, asks_memory, is_request
 from agent.answer.sources import asked_before, remembered
-from agent.errors import NotFoundError
+from agent.errors import MemchatError, NotFoundError, ReplyFailedError
 from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
 from agent.forgetting import forgotten as forgotten_memory
@@ -242,6 +242,23 @@ class Agent(MemoryActions, ProfileActions, ReviewActions):
         # Loaded (once) before anything is written, so a missing model writes nothing.
         self.models.generator  # noqa: B018
         turn = self.remember(message, label, hops)
+        try:
+            return self._reply(turn, on_token, stop)
+        except MemchatError:
+            raise
+        except Exception as exc:  # a bug, a database error, out of memory: one line, not a trace
+            raise ReplyFailedError(
+                f"the reply failed ({type(exc).__name__}: {exc}); your message is saved "
+                f"(turn {turn.turn_id})"
+            ) from exc
+
+    def _reply(
+        self,
+        turn: TurnStart,
+        on_token: Callable[[str], None] | None,
+        stop: threading.Event | None,
+    ) -> TurnResult:
+        """The reply to a remembered turn, stored as the assistant's turn."""
         started = t0 = time.perf_counter()
         if turn.forget_requested:
             prompt = Prompt([], [], 0)

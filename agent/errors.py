@@ -13,5 +13,10 @@ class NotFoundError(MemchatError):
     """An unknown profile or memory id."""
 
 
+class ReplyFailedError(MemchatError):
+    """The reply failed unexpectedly (a bug, a database error, out of memory) after the user's
+    message was stored: the message says so."""
+
+
 class ModelMissingError(MemchatError):
     """A model file or package is missing or fails its checksum; says how to install it."""

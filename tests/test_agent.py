@@ -10,7 +10,7 @@ import torch
 from sqlalchemy import select
 
 from agent.core import Agent
-from agent.errors import NotFoundError, UsageError
+from agent.errors import NotFoundError, ReplyFailedError, UsageError
 from storage.models import Memory, MemoryEvent, Turn, TurnRead
 from tests.conftest import make_fake_agent
 
@@ -92,8 +92,9 @@ def test_user_turn_is_committed_before_generation(agent: Agent) -> None:
         yield  # pragma: no cover
 
     agent.models.generator.stream = explode
-    with pytest.raises(Boom):
+    with pytest.raises(ReplyFailedError, match="your message is saved") as failed:
         agent.ask("I love hiking")
+    assert isinstance(failed.value.__cause__, Boom)
     with agent.sessions() as s:
         assert [t.text for t in s.scalars(select(Turn))] == ["I love hiking"]
     assert kinds(agent) == {"likes": "hiking"}

@@ -477,3 +477,18 @@ def test_replies_and_memories_cannot_drive_the_terminal(run, monkeypatch, tmp_pa
         assert code == 0 and _no_controls(out) and "\\u001b[2J" in out, argv
     code, out, _ = run("memories", "list", "--json")
     assert any(m["value"] == HOSTILE for m in json.loads(out))  # the database keeps it as it was
+
+
+def test_a_reply_that_fails_unexpectedly_is_one_line_and_keeps_the_message(
+    run, monkeypatch
+) -> None:
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("cannot allocate memory")
+        yield ""
+
+    monkeypatch.setattr("tests.fakes.FakeGenerator.stream", broken)
+    code, _, err = run("ask", "Tell me a story")
+    assert code == 1 and err.count("\n") == 1
+    assert "RuntimeError: cannot allocate memory" in err and "your message is saved" in err
+    _, out, _ = run("memories", "list", "--kind", "turn", "--json")
+    assert [m["key"] for m in json.loads(out)] == ["Tell me a story"]

@@ -417,3 +417,60 @@ async def test_a_reply_holding_terminal_controls_is_shown_escaped(tmp_path: Path
         shown = "\n".join(s.text for s in app.screen._compositor.render_strips())
         assert "\\u001b[2J" in shown and not any(c in shown for c in "\x1b\x9b\u202e")
         assert app.screen.query(Reply).last().text == hostile  # the reply itself is intact
+
+
+class FailingGenerator(FakeGenerator):
+    """Fails mid-reply the way a bug or an out-of-memory would, once."""
+
+    def __init__(self) -> None:
+        super().__init__("Fine again.")
+        self.failures = 1
+
+    def stream(self, messages, max_new_tokens: int, stop=None, avoid=()) -> Iterator[str]:
+        if self.failures:
+            self.failures -= 1
+            yield "Half a"
+            raise RuntimeError("cannot allocate memory")
+        yield from super().stream(messages, max_new_tokens, stop, avoid)
+
+
+async def test_an_unexpected_failure_is_one_line_and_the_chat_goes_on(tmp_path: Path) -> None:
+    """A generator that raises (not a MemchatError): the message is stored and says so, and
+    the next message gets its reply."""
+    generator = FailingGenerator()
+    agent = make_fake_agent(tmp_path)
+    agent.models = Models(FakeEncoder, lambda: generator)
+    app = MemchatApp(agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "I love tea")
+        await settle(pilot)
+        failed = app.screen.query(Reply).last()
+        status = str(failed.query_one(".reply-status", Static).render())
+        assert "RuntimeError: cannot allocate memory" in status and "message is saved" in status
+        assert "\n" not in status
+        await send(pilot, "and coffee")
+        await settle(pilot)
+        assert app.screen.query(Reply).last().text == "Fine again."
+    assert [m.key_text for m in agent.list_memories("turn")] == ["I love tea", "and coffee"]
+
+
+async def test_a_failing_read_gives_the_message_back(tmp_path: Path, monkeypatch) -> None:
+    """The read fails before anything is stored: the message returns to the input box."""
+    agent = make_fake_agent(tmp_path)
+    app = MemchatApp(agent, load_models=False)
+
+    def broken_read(*args, **kwargs):
+        raise RuntimeError("disk I/O error")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        monkeypatch.setattr(agent, "read", broken_read)
+        await send(pilot, "I love tea")
+        await settle(pilot)
+        status = str(app.screen.query(Reply).last().query_one(".reply-status", Static).render())
+        assert "disk I/O error" in status and "not saved" in status
+        assert app.screen.query_one(ChatInput).text == "I love tea"
+        monkeypatch.undo()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query(Reply).last().result is not None
+    assert [m.key_text for m in agent.list_memories("turn")] == ["I love tea"]

@@ -17,6 +17,7 @@ from agent.errors import MemchatError
 from agent.text import clean_text
 from agent.turn import TurnResult
 from storage.models import Proposal
+from tui.render import one_line
 from tui.widgets.memory_panel import MemoryPanel
 from tui.widgets.messages import ChatInput, Reply, UserMessage
 from tui.widgets.panel_rows import ProposalRow, WrittenRow
@@ -121,6 +122,10 @@ class ChatScreen(Screen):
         except MemchatError as exc:
             self.app.call_from_thread(self._failed, reply, str(exc))
             return
+        except Exception as exc:  # before the message was stored (the agent says when after)
+            failed = f"unexpected error ({type(exc).__name__}: {exc}); your message was not saved"
+            self.app.call_from_thread(self._failed, reply, failed, text)
+            return
         self.app.call_from_thread(self._finished, reply, result)
 
     async def _add_piece(self, reply: Reply, piece: str) -> None:
@@ -139,8 +144,15 @@ class ChatScreen(Screen):
                 "with F5."
             )
 
-    def _failed(self, reply: Reply, message: str) -> None:
+    def _failed(self, reply: Reply, message: str, unsaved: str = "") -> None:
+        """Show a failed turn on one line; a message that was not stored goes back into an
+        empty input box, to send again."""
         self.replying = False
+        message = one_line(message, 300)
+        chat_input = self.query_one(ChatInput)
+        if unsaved and not chat_input.text:
+            chat_input.text = unsaved
+            message += ": it is back in the input box"
         reply.fail(message)
         self.notify(message, severity="error", markup=False)
 
