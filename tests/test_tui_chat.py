@@ -474,3 +474,36 @@ async def test_a_failing_read_gives_the_message_back(tmp_path: Path, monkeypatch
         await settle(pilot)
         assert app.screen.query(Reply).last().result is not None
     assert [m.key_text for m in agent.list_memories("turn")] == ["I love tea"]
+
+
+async def test_what_is_typed_after_enter_is_kept(tui_agent: Agent) -> None:
+    """Keys typed after Enter can reach the input before the chat takes the message: they stay
+    in the input box (clearing it used to drop them)."""
+    app = MemchatApp(tui_agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chat_input = app.screen.query_one(ChatInput)
+        chat_input.text = "first message"
+        chat_input.post_message(ChatInput.Submitted("first message", "first message"))
+        chat_input.text = "first message and the next one"  # typed before the chat saw Enter
+        await settle(pilot)
+        assert chat_input.text == "and the next one"
+        assert [str(m.render()) for m in app.screen.query(UserMessage)] == ["first message"]
+
+
+async def test_a_message_typed_while_a_reply_streams_waits_in_the_input(tmp_path: Path) -> None:
+    generator = GatedGenerator(["One", "two."])
+    agent = make_fake_agent(tmp_path)
+    agent.models = Models(FakeEncoder, lambda: generator)
+    app = MemchatApp(agent, load_models=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "first")
+        await pilot.press(*"second", "enter")  # while the reply waits on the gate
+        chat_input = app.screen.query_one(ChatInput)
+        assert chat_input.text == "second"
+        generator.gate.release(2)
+        await settle(pilot)
+        await pilot.press("enter")
+        generator.gate.release(2)
+        await settle(pilot)
+        sent = [str(m.render()) for m in app.screen.query(UserMessage)]
+        assert sent == ["first", "second"] and chat_input.text == ""

@@ -100,7 +100,7 @@ class ChatScreen(Screen):
         if self.replying:
             self.notify("Wait for the reply, or press Escape to stop it.", severity="warning")
             return
-        self.query_one(ChatInput).clear()
+        self.query_one(ChatInput).take(message.typed)  # keeps what was typed after Enter
         transcript = self.query_one("#transcript", VerticalScroll)
         waiting = not self.agent.models.loaded
         reply = Reply("waiting for the models to load…" if waiting else "thinking…")

@@ -30,9 +30,10 @@ class ChatInput(TextArea):
     """
 
     class Submitted(Message):
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, typed: str = "") -> None:
             super().__init__()
-            self.text = text
+            self.text = text  # the message, pastes included
+            self.typed = typed  # the editor's text when Enter was pressed
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -42,7 +43,7 @@ class ChatInput(TextArea):
         if event.key == "enter":
             event.prevent_default()
             event.stop()
-            self.post_message(self.Submitted(self.message()))
+            self.post_message(self.Submitted(self.message(), self.text))
             return
         if event.key in ("ctrl+j", "alt+enter"):
             event.prevent_default()
@@ -69,6 +70,17 @@ class ChatInput(TextArea):
     def clear(self) -> Any:
         self.pastes.clear()
         return super().clear()
+
+    def take(self, typed: str) -> None:
+        """Remove a sent message (`typed`, the editor's text at Enter) from the editor, keeping
+        whatever was typed after Enter and before the chat took the message."""
+        rest = self.text[len(typed) :] if self.text.startswith(typed) else self.text
+        kept = {m: p for m, p in self.pastes.items() if m in rest}
+        self.clear()
+        if rest.strip():
+            self.text = rest.lstrip()
+            self.pastes.update(kept)
+            self.move_cursor(self.document.end)
 
 
 class UserMessage(Static):
