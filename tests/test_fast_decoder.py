@@ -523,3 +523,35 @@ def test_int4_streams_and_stops(real_int4: tuple[Any, list[str]]) -> None:
     assert len(pieces) == 1 and pieces[0]
     assert generator.count_tokens("Hello there") > 0
     assert generator.context_tokens >= 2048
+
+
+@integration
+def test_an_altered_cache_is_converted_again_not_loaded(model_cache: Path, tmp_path: Path) -> None:
+    """Flip bytes in the packed int4 weights of a copy of the cache (same size): the next start
+    says the cache is damaged, converts and packs again, and the model still answers."""
+    import os
+    import shutil
+
+    from agent.models.cache_files import damaged
+    from agent.models.generator import cache_dir_for, load_generator
+    from agent.models.locate import GENERATOR
+
+    load_generator(_settings(model_cache, generator_dtype="int4"))  # converted and packed
+    cache = tmp_path / "cache"
+    shutil.copytree(model_cache / "models", cache / "models")
+    folder = cache_dir_for(_settings(cache), GENERATOR.sha256)
+    packed = next(folder.glob("int4-v*.safetensors"))
+    size = packed.stat().st_size
+    with packed.open("r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"\xff" * 64)
+    stamp = packed.stat().st_mtime_ns + 10**9
+    os.utime(packed, ns=(stamp, stamp))
+    messages: list[str] = []
+    generator = load_generator(_settings(cache, generator_dtype="int4"), messages.append)
+    assert messages[0] == (
+        f"The converted model cache is damaged ({packed.name} was altered); converting again ..."
+    )
+    assert any(m.startswith("Converting ") for m in messages)
+    assert generator.generate([{"role": "user", "content": "Hello!"}], 8).strip()
+    assert damaged(folder, cache) is None  # packed again, and recorded

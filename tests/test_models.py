@@ -443,3 +443,33 @@ def test_bfloat16_setting(fresh_cache: Path, converted: Loaded) -> None:
     loaded = _load(_settings(fresh_cache, generator_dtype="bfloat16"))
     assert loaded.generator.model.dtype == torch.bfloat16
     assert loaded.generator.generate(CHAT, max_new_tokens=4).strip()
+
+
+def _change(path: Path, data: bytes) -> None:
+    """Rewrite `path` with a modification time of its own (two writes in one clock tick can
+    share one, and the digest is cached per file state)."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_bytes(data)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_a_cut_altered_or_removed_cache_file_is_found(tmp_path: Path) -> None:
+    from agent.models.cache_files import damaged, record
+
+    folder, verdicts = tmp_path / "converted", tmp_path / "cache"
+    folder.mkdir()
+    verdicts.mkdir()
+    (folder / "model.safetensors").write_bytes(b"w" * 100)
+    (folder / "config.json").write_text("{}")
+    assert damaged(folder, verdicts) == "it has no record of its files"  # an older cache
+    record(folder)
+    assert damaged(folder, verdicts) is None
+    assert damaged(folder, verdicts) is None  # the second check is a stat per file
+    _change(folder / "model.safetensors", b"w" * 50)
+    assert damaged(folder, verdicts) == "model.safetensors was cut or changed in size"
+    _change(folder / "model.safetensors", b"x" + b"w" * 99)
+    assert damaged(folder, verdicts) == "model.safetensors was altered"
+    record(folder, ["model.safetensors"])
+    assert damaged(folder, verdicts) is None
+    (folder / "config.json").unlink()
+    assert damaged(folder, verdicts) == "config.json is missing"

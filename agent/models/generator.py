@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
 from agent.errors import MemchatError, UsageError
+from agent.models.cache_files import damaged, record
 from agent.models.locate import ModelSource, file_sha256, locate_generator, quiet_loading
 from agent.models.repeats import NO_REPEAT_NGRAM, repeated_ngram_ids
 from agent.settings import Settings
@@ -272,6 +273,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         with quiet_loading():
             model.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
+        record(tmp)  # what later starts check before loading
         tmp.rename(target)
     except OSError:
         if not (target / "config.json").is_file():
@@ -293,6 +295,17 @@ def _remove_stale_temp_dirs(target: Path, older_than_s: float = STALE_TEMP_S) ->
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _drop_if_damaged(target: Path, settings: Settings, progress: Progress) -> None:
+    """Remove the cache folder `target` if a file of it was cut, altered or removed since it
+    was written (`cache_files.damaged`), saying so: it is converted again, never loaded."""
+    if not target.is_dir():
+        return
+    why = damaged(target, settings.cache)
+    if why is not None:
+        progress(f"The converted model cache is damaged ({why}); converting again ...")
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def _converted(source: ModelSource, settings: Settings, progress: Progress) -> Path:
     """The conversion-cache folder of a GGUF source, converting it first if needed."""
     digest = source.sha256 or file_sha256(source.path, settings.cache)
@@ -311,6 +324,7 @@ def _load_gguf(
     """Load a GGUF source from the conversion cache, converting it first if needed."""
     digest = source.sha256 or file_sha256(source.path, settings.cache)
     target = cache_dir_for(settings, digest)
+    _drop_if_damaged(target, settings, progress)
     if (target / "config.json").is_file():
         progress("Loading generator ...")
         try:
@@ -359,6 +373,7 @@ def _load_int4(source: ModelSource, settings: Settings, progress: Progress) -> G
         )
         return _load_folder(source.path, torch.float32)
     digest = source.sha256 or file_sha256(source.path, settings.cache)
+    _drop_if_damaged(cache_dir_for(settings, digest), settings, progress)
     if (cache_dir_for(settings, digest) / "config.json").is_file():
         progress("Loading generator ...")
     folder = _converted(source, settings, progress)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from agent.models.cache_files import record
 from agent.models.llama_int4 import (
     GROUP,
     Block,
@@ -269,9 +270,10 @@ def load_int4_llama(
         weights = gguf_weights(gguf, shape)
         with contextlib.suppress(OSError):  # a read-only cache only costs the next start
             save_packed(weights, cached)
-            for stale in folder.glob("int4-v*.safetensors"):  # other formats / torch versions
-                if stale != cached:
-                    stale.unlink()
+            stale = [p for p in folder.glob("int4-v*.safetensors") if p != cached]
+            for old in stale:  # other formats / torch versions
+                old.unlink()
+            record(folder, [cached.name], removed=[p.name for p in stale])
     return Int4Llama(shape, weights, rope)
 
 
