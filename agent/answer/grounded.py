@@ -13,7 +13,7 @@ did you cook?") answers nothing, so it is no candidate. A question asking for se
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -208,31 +208,22 @@ def candidates(
             yield about, Candidate(score, covered, memory, sentence, rank_score(f))
 
 
+Pool = list[tuple[bool, Candidate]]  # `candidates`, with whether each is about the people named
+
+
 def best_sentences(
-    question: set[str],
-    names: set[str],
-    memories: list[Remembered],
-    params: AnswerParams,
-    idf: Callable[[str], float],
+    pool: Iterable[tuple[bool, Candidate]],
 ) -> tuple[Candidate | None, Candidate | None]:
     """The best-scoring sentence about the people the question names, and the best about
     anyone else."""
     best: dict[bool, Candidate] = {}
-    for about, found in candidates(question, names, memories, params, idf):
+    for about, found in pool:
         if about not in best or found.score > best[about].score:
             best[about] = found
     return best.get(True), best.get(False)
 
 
-def best_ranked(
-    question: str,
-    terms: set[str],
-    names: set[str],
-    covering: Candidate,
-    memories: list[Remembered],
-    params: AnswerParams,
-    idf: Callable[[str], float],
-) -> Candidate | None:
+def best_ranked(pool: Pool, terms: set[str], covering: Candidate) -> Candidate | None:
     """The sentence about the people named that answers (the highest `rank`): one that covers
     enough of the question itself, or one of the memory of `covering` (the best covering
     sentence: the answer often follows it, "We went to a concert! It was Matt Patterson."),
@@ -240,7 +231,7 @@ def best_ranked(
     relations = terms & RELATIONS
     found = [
         c
-        for about, c in candidates(terms, names, memories, params, idf, question)
+        for about, c in pool
         if about
         and (c.cover > 0 or c.memory.id == covering.memory.id)
         and (not relations or relations & set(content_terms(c.sentence)))
@@ -248,23 +239,14 @@ def best_ranked(
     return max(found, key=lambda c: c.rank, default=None)
 
 
-LIST_ORDER = lambda c: -c.score  # noqa: E731
-
-
 def more_items(
-    question: str,
-    terms: set[str],
-    names: set[str],
-    first: Candidate,
-    memories: list[Remembered],
-    params: AnswerParams,
-    idf: Callable[[str], float],
+    pool: Pool, question: str, terms: set[str], first: Candidate, params: AnswerParams
 ) -> list[tuple[Candidate, str]]:
     """The rest of a list answer ("pottery, camping, painting"): the spans of the best
     sentences about the people named that cover enough of the question, one per memory
     other than `first`'s, at most `params.list_items - 1`."""
-    found = [c for about, c in candidates(terms, names, memories, params, idf, question) if about]
-    enough = sorted((c for c in found if c.cover >= params.min_cover), key=LIST_ORDER)
+    found = [c for about, c in pool if about and c.cover >= params.min_cover]
+    enough = sorted(found, key=lambda c: -c.score)
     used, said, items = {first.memory.id}, set(), []
     for candidate in enough:
         if len(items) == params.list_items - 1:
@@ -320,7 +302,8 @@ def ground(
     not name the relative the question asks about."""
     terms = question_terms(question)
     names = named_people(question, memories)
-    found, other = best_sentences(terms, names, memories, params, idf)
+    pool = list(candidates(terms, names, memories, params, idf, question))  # scored once
+    found, other = best_sentences(pool)
     if found is None or found.cover < params.min_cover:
         return Grounded(NOT_MENTIONED, [], True)
     if other is not None and other.cover > found.cover:
@@ -333,7 +316,7 @@ def ground(
         found, terms = hop
         cited.append(found.memory.id)
     elif not asks_when(question):  # the date of a "when" is that of the best covering one
-        found = best_ranked(question, terms, names, found, memories, params, idf) or found
+        found = best_ranked(pool, terms, found) or found
         cited = [found.memory.id]
     memory, sentence = found.memory, found.sentence
     if _HOW_LONG_AGO.search(question) and (ago := ago_phrase(sentence)) is not None:
@@ -343,7 +326,7 @@ def ground(
     else:
         text = answer_span(sentence, question, terms, params.max_words) or sentence
         if asks_list(question) and len(cited) == 1:
-            items = more_items(question, terms, names, found, memories, params, idf)
+            items = more_items(pool, question, terms, found, params)
             text = ", ".join([text] + [span for _, span in items])
             cited += [c.memory.id for c, _ in items]
     return Grounded(as_reply(text), cited, False, sentence, memory.said_on, memory.speaker)
@@ -368,7 +351,7 @@ def next_hop(
     if not names:
         return None
     others = [m for m in memories if m.id != found.memory.id]
-    hop, _ = best_sentences(rest | names, set(), others, params, idf)
+    hop, _ = best_sentences(candidates(rest | names, set(), others, params, idf))
     if (
         hop is None
         or not names & set(content_terms(hop.sentence))
