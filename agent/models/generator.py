@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 from agent.errors import MemchatError, UsageError
 from agent.models.cache_files import damaged, record
 from agent.models.locate import ModelSource, file_sha256, locate_generator, quiet_loading
-from agent.models.repeats import NO_REPEAT_NGRAM, repeated_ngram_ids
+from agent.models.repeats import NO_REPEAT_NGRAM, no_repeat_in_reply
 from agent.settings import Settings
 
 Progress = Callable[[str], None]
@@ -172,7 +172,7 @@ class Generator:
             "top_p": None,
             "top_k": None,
             "repetition_penalty": REPETITION_PENALTY,
-            "logits_processor": _no_repeat_in_reply(batch["input_ids"].shape[1], NO_REPEAT_NGRAM),
+            "logits_processor": no_repeat_in_reply(batch["input_ids"].shape[1], NO_REPEAT_NGRAM),
             "pad_token_id": pad,
             "streamer": streamer,
             "stopping_criteria": StoppingCriteriaList([criterion]),
@@ -188,22 +188,6 @@ class Generator:
         except BaseException as exc:  # re-raised in the consuming thread
             errors.append(exc)
             streamer.on_finalized_text("", stream_end=True)
-
-
-def _no_repeat_in_reply(prompt_len: int, n: int) -> Any:
-    """A LogitsProcessorList banning, at each step, the ids that would repeat an n-gram of
-    the reply so far (`repeats.repeated_ngram_ids`; HF's own rule would also count the
-    prompt, and forbid copying a phrase of a memory)."""
-    from transformers import LogitsProcessor, LogitsProcessorList
-
-    class NoRepeatInReply(LogitsProcessor):
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> Any:
-            for row in range(input_ids.shape[0]):
-                banned = repeated_ngram_ids(input_ids[row, prompt_len:].tolist(), n)
-                scores[row, banned] = float("-inf")
-            return scores
-
-    return LogitsProcessorList([NoRepeatInReply()])
 
 
 # --------------------------------------------------------------------------- loading
