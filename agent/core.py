@@ -24,6 +24,7 @@ from agent.memory.query_map import load_query_map
 from agent.memory.store import Encoder, MemoryStore, ReadItem, ReadResult, Written
 from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
+from agent.reindex import ReindexActions
 from agent.review import ReviewActions, propose
 from agent.settings import Settings
 from agent.text import clean_message
@@ -116,7 +117,7 @@ class TurnStart:
     freed: list[Written] = field(default_factory=list)  # at capacity, the least used
 
 
-class Agent(MemoryActions, ProfileActions, ReviewActions):
+class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], models: Models) -> None:
         self.settings = settings
         self.sessions = sessions

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from agent.errors import NotFoundError, UsageError
 from agent.memory.store import ReadResult, Written
 from agent.memory.unit import current_usage
-from agent.memory.write import address_text, write_slot
+from agent.memory.write import address_text, addressed_with_value, write_slot
 from agent.text import clean_message
 from storage import repo
 from storage.models import MEMORY_KINDS, Memory, MemoryEvent, Turn, TurnRead, utcnow
@@ -179,8 +179,7 @@ class MemoryActions:
         profile_id = self.profile_id()
         with self.sessions() as s:
             memory = self._memory(s, profile_id, memory_id)
-            # extracted memories are addressed by key and value together (see write_statements)
-            extracted = memory.kind != "turn" and memory.source_turn_id is not None
+            extracted = addressed_with_value(memory.kind, memory.source_turn_id)
         key_vec, value_vec = self.store.encoder.encode([address_text(key, value, extracted), value])
         with self.store.unit(profile_id) as unit:
             memory = self._memory(unit.session, profile_id, memory_id)

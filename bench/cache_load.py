@@ -54,6 +54,7 @@ class DimOnly:
     """Stands in for the encoder: loading a cache needs only its dimension."""
 
     dim = DIM
+    identity = "bench-cache-load"
 
     def encode(self, texts: list[str]) -> None:  # pragma: no cover - never called here
         raise NotImplementedError

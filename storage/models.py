@@ -66,6 +66,11 @@ class Profile(Base):
     # Bumped by every transaction that adds, changes or removes memories of this profile:
     # a process holding cached keys compares it to know they are stale.
     memory_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The encoder that embedded the profile's memories ("name@digest") and its dimension, so a
+    # reader with another one refuses them instead of comparing vectors of different spaces.
+    # NULL until a memory is written (and in databases from before they were recorded).
+    encoder: Mapped[str | None] = mapped_column(String(300), nullable=True, default=None)
+    encoder_dim: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
 
 class ChatSession(Base):

@@ -293,6 +293,11 @@ class _Importer:
                 )
             self.ids["profiles"][values["id"]] = existing.id
             existing.memory_version += 1  # readers elsewhere reload
+            # the file's vectors come with the name of the encoder that made them
+            existing.encoder, existing.encoder_dim = (
+                values.get("encoder"),
+                values.get("encoder_dim"),
+            )
             return
         values["id"] = self._map("profiles", values["id"])
         # A new profile here: a version no stale cache of a deleted profile can hold.

@@ -14,6 +14,7 @@ class FakeEncoder:
     """Bag of hashed words: texts sharing words are similar; deterministic; unit vectors."""
 
     dim = 64
+    identity = "fake-hashed-words@64"
 
     def encode(self, texts: list[str]) -> torch.Tensor:
         out = torch.zeros(len(texts), self.dim)

@@ -9,14 +9,11 @@ MEMCHAT_CRASH_SEED repeats a run) and starts it again from the first unreported 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +25,10 @@ from storage.db import make_engine
 from tests.workers import crash_turns
 from tests.workers.checks import database_problems, rows
 from tests.workers.common import fake_agent
+from tests.workers.fork_server import LINE_TIMEOUT_S, Server
 
-ROOT = Path(__file__).resolve().parent.parent
 MAX_KILLS = 20
 EARLY_KILLS = 8  # the first kills land in the first start-up, mostly in the migration
-LINE_TIMEOUT_S = 60.0  # no line from the worker for this long: it hangs
 
 
 @dataclass
@@ -85,62 +81,6 @@ class Run:
     @property
     def killed_in_start_up(self) -> bool:
         return self.status == -signal.SIGKILL and self.opened_at_s is None
-
-
-class Server:
-    """The worker's fork server, its output lines on a queue (read by a thread)."""
-
-    def __init__(self, home: Path) -> None:
-        self.stderr_path = home / "worker-stderr.txt"
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        with self.stderr_path.open("w") as stderr:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.workers.crash_turns"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-            )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.child: int | None = None
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.strip())
-        self.lines.put("eof")
-
-    def send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def line(self, timeout: float = LINE_TIMEOUT_S) -> str | None:
-        """The next line, or None when none came within `timeout` seconds."""
-        try:
-            return self.lines.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
-
-    def kill_child(self) -> None:
-        if self.child is not None:
-            with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
-                os.kill(self.child, signal.SIGKILL)
-
-    def stderr_tail(self) -> str:
-        return self.stderr_path.read_text()[-3000:]
-
-    def close(self) -> None:
-        """Kill the child and the server, whatever state they are in."""
-        self.kill_child()
-        self.process.kill()
-        self.process.wait(timeout=10)
-        assert self.process.stdin is not None
-        with contextlib.suppress(OSError):  # a broken pipe: it is gone anyway
-            self.process.stdin.close()
 
 
 def fresh_start_s(server: Server, home: Path) -> float:

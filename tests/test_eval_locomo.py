@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from agent.core import Agent
 from agent.errors import MemchatError
-from agent.eval.ingest import encode_batched, ingest_sample
+from agent.eval.ingest import ingest_sample
 from agent.eval.locomo import QuestionResult, RunResult, dia_ranking, mean_recall, recall_at
 from agent.eval.locomo_data import (
     LocomoFormatError,
@@ -22,6 +22,7 @@ from agent.eval.locomo_data import (
     parse_evidence,
 )
 from agent.eval.report import percentile, summarize
+from agent.memory.batch_encode import encode_batched
 from agent.memory.write import address_text
 from agent.settings import Settings
 from storage.models import ChatSession, Memory, Turn

@@ -18,6 +18,7 @@ from storage.db import StorageError
 from tui import commands
 from tui.args import hop_count, positive_int
 from tui.eval_command import add_eval_parser
+from tui.reindex_command import add_reindex_parser
 from tui.review_commands import add_review_parsers
 from tui.terminal import TerminalSafe
 
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new file)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    add_reindex_parser(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from agent.text import counted
 from storage.db import StorageError
 from tui import render
 from tui.eval_command import eval_locomo
+from tui.reindex_command import reindex
 from tui.render import counts_text, dump
 from tui.review_commands import REVIEW_HANDLERS
 
@@ -388,5 +389,6 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("export", None): export,
     ("import", None): import_,
     ("backup", None): backup,
+    ("reindex", None): reindex,
     ("eval", "locomo"): eval_locomo,
 }

@@ -20,6 +20,7 @@ from agent.core import Agent
 from agent.errors import NotFoundError
 from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn, parse_day
 from agent.extraction import Extracted, extract
+from agent.memory.batch_encode import encode_batched
 from agent.memory.unit import Unit
 from agent.text import clean_text
 from agent.turn import statement_texts, vector_lookup, write_statements, write_turn_memory
@@ -44,19 +45,6 @@ def photo_suffix(turn: LocomoTurn) -> str:
 def turn_key(date: str, turn: LocomoTurn) -> str:
     """The key text of a turn memory: '8 May 2023 Caroline: text [shares a photo: ...]'."""
     return f"{date} {turn.speaker}: {clean_text(turn.text)}{photo_suffix(turn)}"
-
-
-def encode_batched(
-    encode: Callable[[list[str]], torch.Tensor], texts: list[str], batch: int = 32
-) -> torch.Tensor:
-    """encode(texts), in batches of texts of similar length; rows in the order given."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts = [encode([texts[i] for i in order[j : j + batch]]) for j in range(0, len(texts), batch)]
-    if not parts:
-        return torch.zeros(0, 0)
-    vectors = torch.empty(len(texts), parts[0].shape[1], dtype=parts[0].dtype)  # (n, d)
-    vectors[torch.tensor(order)] = torch.cat(parts)
-    return vectors
 
 
 def fresh_profile(agent: Agent, name: str) -> int:

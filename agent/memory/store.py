@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.memory.cache import KeyCache, blob_to_vector
+from agent.memory.encoder_check import check_encoder, claim_encoder
 from agent.memory.hybrid import HybridParams, hybrid_scores
 from agent.memory.lexical import decode_terms, encode_terms, stale_rows, tokens
 from agent.memory.query_map import QueryMap
@@ -28,6 +29,7 @@ from storage import cache_rows, repo
 
 class Encoder(Protocol):
     dim: int
+    identity: str  # recorded with the profile's vectors (agent/memory/encoder_check.py)
 
     def encode(self, texts: list[str]) -> torch.Tensor: ...
 
@@ -107,7 +109,9 @@ class MemoryStore:
             cache = self._caches.get(profile_id)
             if cache is not None and self._signatures.get(profile_id) == signature:
                 return cache
-            cache, text, computed = load_profile(s, profile_id, self.encoder.dim)
+            encoder = self.encoder
+            check_encoder(s, profile_id, encoder.identity, encoder.dim)
+            cache, text, computed = load_profile(s, profile_id, encoder.dim)
             self._caches[profile_id], self._texts[profile_id] = cache, text
             self._signatures[profile_id] = signature
         self._store_terms(computed)
@@ -143,7 +147,7 @@ class MemoryStore:
     def unit(self, profile_id: int) -> Iterator[Unit]:
         """A transaction; on commit, the profile's cache takes the changes."""
         with self.sessions() as s, s.begin():
-            unit = Unit(s, profile_id, self.half_life_s)
+            unit = Unit(s, profile_id, self.half_life_s, before_write=self._claimer(profile_id))
             yield unit
             if unit.puts and self.capacity:
                 unit.free_to_capacity(self.capacity)
@@ -166,6 +170,15 @@ class MemoryStore:
                 speaker = speakers.get(m.id, "")
                 text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text)
         self._signatures[profile_id] = version
+
+    def _claimer(self, profile_id: int) -> Callable[[Session], None]:
+        """What a unit runs before writing vectors: they must be the profile's encoder's."""
+
+        def claim(s: Session) -> None:
+            encoder = self.encoder
+            claim_encoder(s, profile_id, encoder.identity, encoder.dim)
+
+        return claim
 
     # ------------------------------------------------------------ read
 

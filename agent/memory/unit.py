@@ -8,6 +8,7 @@ applies its changes to the key cache only after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,8 +32,17 @@ class Unit:
     puts: list[Memory] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     freed: list[Memory] = field(default_factory=list)  # by capacity, at the commit
+    # Runs once, before the unit's first write of vectors (the store checks the encoder there,
+    # while the profile's rows are still all from before this unit).
+    before_write: Callable[[Session], None] | None = None
+
+    def _writing_vectors(self) -> None:
+        check, self.before_write = self.before_write, None
+        if check is not None:
+            check(self.session)
 
     def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
+        self._writing_vectors()
         memory.profile_id = self.profile_id
         memory.key_terms = key_terms(memory.key_text)
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
@@ -49,6 +59,7 @@ class Unit:
         value_vec: torch.Tensor,
         turn_id: int | None = None,
     ) -> None:
+        self._writing_vectors()
         repo.update_memory(
             self.session,
             memory,

@@ -17,6 +17,12 @@ def address_text(key: str, value: str, with_value: bool) -> str:
     return f"{key}: {value}" if with_value and value != key else key
 
 
+def addressed_with_value(kind: str, source_turn_id: int | None) -> bool:
+    """Whether a stored memory's key vector is of `key: value`: extracted memories (those with
+    a source turn, accepted proposals included), not turns or memories added by hand."""
+    return kind != "turn" and source_turn_id is not None
+
+
 def write_slot(
     unit: Unit,
     *,

@@ -17,7 +17,7 @@ from typing import Any
 # Importing this module runs agent/models/__init__.py first, which sets HF offline mode.
 import torch
 
-from agent.models.locate import ModelSource, locate_encoder, quiet_loading
+from agent.models.locate import ModelSource, encoder_identity, locate_encoder, quiet_loading
 from agent.models.minilm import MiniLM, supports
 from agent.settings import Settings
 
@@ -28,11 +28,13 @@ TokenModel = Callable[[list[str]], tuple[torch.Tensor, torch.Tensor]]
 
 
 class Encoder:
-    """Embeds texts as float32, unit-length vectors of size `dim` (CPU)."""
+    """Embeds texts as float32, unit-length vectors of size `dim` (CPU); `identity` names the
+    model ("name@digest"), recorded with the vectors it makes."""
 
-    def __init__(self, model: TokenModel, dim: int) -> None:
+    def __init__(self, model: TokenModel, dim: int, identity: str = "") -> None:
         self.model = model
         self.dim = dim
+        self.identity = identity or f"unnamed {dim}-d encoder"
 
     @classmethod
     def load(cls, settings: Settings) -> Encoder:
@@ -108,4 +110,7 @@ def _load_source(source: ModelSource) -> Encoder:
 
 def load_encoder(settings: Settings) -> Encoder:
     """Locate the encoder named by `settings` (default: the packaged MiniLM) and load it."""
-    return _load_source(locate_encoder(settings))
+    source = locate_encoder(settings)
+    encoder = _load_source(source)
+    encoder.identity = encoder_identity(source, settings.cache)
+    return encoder

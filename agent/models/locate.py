@@ -261,6 +261,22 @@ def locate_encoder(settings: Settings) -> ModelSource:
     return ModelSource(path=path, kind="hf", packaged=True)
 
 
+# The files whose digest names a Hugging Face encoder folder, in order of preference.
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json")
+
+
+def encoder_identity(source: ModelSource, cache_dir: Path) -> str:
+    """What a profile records as the encoder that embedded it: "name@digest" with the first
+    12 hex digits of the weights' sha256, so the same model under another path is the same
+    encoder, and another model under the same path is not."""
+    if source.packaged:
+        return f"all-MiniLM-L6-v2@{ENCODER.sha256[:12]}"
+    if source.kind == "gguf":
+        return f"{source.path.name}@{(source.sha256 or file_sha256(source.path, cache_dir))[:12]}"
+    weights = next(source.path / f for f in _WEIGHT_FILES if (source.path / f).is_file())
+    return f"{source.path.name}@{file_sha256(weights, cache_dir)[:12]}"
+
+
 # --------------------------------------------------------------------------- quiet loading
 
 

@@ -3,7 +3,8 @@ and that no memory is half-written. Plain `sqlite3`, so the storage code does no
 work (only the extractor is asked which messages were requests to forget).
 
 "Half-written" is defined from storage/models.py. A memory row is whole when:
-- its key and value vectors are both `dim` float32 values;
+- its key and value vectors are both `dim` float32 values (`dim` may be given per profile id:
+  after a reindex profiles can hold vectors of different encoders);
 - its history (memory_events by memory_id) starts with its one 'add' (or 'import') event and
   has no 'forget' or 'free' event;
 - its source turn, when it has one, is a user turn of its profile that added or updated it
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,10 @@ def sqlite_problems(connection: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def half_written(connection: sqlite3.Connection, dim: int) -> list[str]:
+Dims = int | Mapping[int, int]  # one vector size, or each profile id's
+
+
+def half_written(connection: sqlite3.Connection, dim: Dims) -> list[str]:
     """Every violation of the module docstring's rules, one line each (empty: none)."""
     memories = {r["id"]: r for r in connection.execute("SELECT * FROM memories")}
     turns = {r["id"]: r for r in connection.execute("SELECT * FROM turns")}
@@ -73,12 +78,13 @@ def half_written(connection: sqlite3.Connection, dim: int) -> list[str]:
 
 
 def _memory_problems(
-    m: Any, dim: int, events: dict[int, list[Any]], turns: dict[int, Any]
+    m: Any, dim: Dims, events: dict[int, list[Any]], turns: dict[int, Any]
 ) -> list[str]:
     """The rules of one memory row: vectors, its add event, its source turn."""
     where = f"memory {m['id']} ({m['kind']})"
     problems = []
-    if len(m["key_emb"]) != 4 * dim or len(m["value_emb"]) != 4 * dim:
+    size = 4 * (dim if isinstance(dim, int) else dim[m["profile_id"]])
+    if len(m["key_emb"]) != size or len(m["value_emb"]) != size:
         problems.append(f"{where}: vectors of {len(m['key_emb'])}/{len(m['value_emb'])} bytes")
     history = events.get(m["id"], [])
     if not history or history[0]["action"] not in ADDS:
@@ -165,7 +171,7 @@ def _actions(history: list[Any]) -> list[str]:
     return [e["action"] for e in history]
 
 
-def database_problems(db: Path, dim: int) -> list[str]:
+def database_problems(db: Path, dim: Dims) -> list[str]:
     """SQLite's checks and the half-written rules, on the database file `db`."""
     connection = connect(db)
     try:

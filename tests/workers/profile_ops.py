@@ -1,0 +1,98 @@
+"""The worker of the profile-operation crash test: `profiles reset --export`, `import` and
+`reindex`, each run through its command handler on a file database, to be killed at any moment.
+
+Run as `python -m tests.workers.profile_ops`: a fork server, as tests/workers/crash_turns.py
+(which says why). Protocol, one line each way: the test writes `run OP HOME FILE` (OP is
+reset, import or reindex; the database is HOME/memchat.db; FILE is the export to write or the
+file to import, `-` for none); the server prints `child PID`; the child prints `ready` once its
+agent is open, then does OP (whatever the command prints is relayed too) and prints `done`; the
+server prints `exit STATUS` when the child has ended.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from agent.core import Agent, Models
+from agent.settings import load_settings
+from storage.db import make_engine, session_factory
+from tests.fakes import FakeEncoder, FakeGenerator
+from tests.workers.crash_turns import relay, say
+from tui import commands
+from tui.cli import build_parser
+
+PROFILE = "default"  # the profile reset, and the one the import file holds
+
+
+class SmallEncoder(FakeEncoder):
+    """The encoder `reindex` changes to: the fake's hashed words in 32 dimensions."""
+
+    dim = 32
+    identity = "fake-hashed-words@32"
+
+
+def open_agent(home: Path, encoder: type[FakeEncoder] = FakeEncoder) -> Agent:
+    """An agent on HOME/memchat.db with fake models, opened as a new process would."""
+    config = load_settings(environ={"MEMCHAT_HOME": str(home)})
+    engine = make_engine(config.db_url)
+    generator = FakeGenerator()
+    return Agent(config, session_factory(engine), Models(encoder, lambda: generator))
+
+
+def command_line(op: str, file: str) -> list[str]:
+    """The memchat command line of `op`."""
+    if op == "reset":
+        return ["profiles", "reset", PROFILE, "--yes", "--export", file]
+    if op == "import":
+        return ["import", file]
+    return ["reindex"]
+
+
+def run_op(op: str, home: Path, file: str) -> None:
+    agent = open_agent(home, SmallEncoder if op == "reindex" else FakeEncoder)
+    if op == "reindex":
+        _ = agent.store.encoder  # loaded before `ready`: the kills land in the work itself
+    args = build_parser().parse_args(command_line(op, file))
+    say("ready")
+    status = commands.HANDLERS[(args.command, getattr(args, "action", None))](args, lambda: agent)
+    sys.stdout.flush()
+    say(f"done {status}")
+
+
+def child(op: str, home: Path, file: str) -> int:
+    try:
+        run_op(op, home, file)
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        return 1
+    return 0
+
+
+def serve() -> None:
+    """Fork one child per `run OP HOME FILE` line, relay its output, report how it ended."""
+    for line in sys.stdin:
+        command, op, home, file = line.split()
+        assert command == "run" and op in ("reset", "import", "reindex"), line
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            os.close(write_end)
+            os._exit(child(op, Path(home), file))
+        os.close(write_end)
+        say(f"child {pid}")
+        for relayed in relay(read_end):
+            say(relayed)
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+        say(f"exit {os.waitstatus_to_exitcode(status)}")
+
+
+if __name__ == "__main__":
+    serve()
