@@ -29,6 +29,7 @@ from agent.review import ReviewActions, propose
 from agent.settings import Settings
 from agent.text import clean_message
 from agent.turn import (
+    USER_SPEAKER,
     Answered,
     Generator,
     TurnResult,
@@ -36,12 +37,13 @@ from agent.turn import (
     generate,
     record_user_turn,
     statement_texts,
+    turn_key,
     vector_lookup,
     write_statements,
     write_turn_memory,
 )
 from storage import repo
-from storage.models import Proposal
+from storage.models import Proposal, utcnow
 
 # The longest generated answer to a question (a request for a plan or a recipe may be longer).
 BRIEF_REPLY_TOKENS = 60
@@ -190,10 +192,11 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
         started = time.perf_counter()
         requests = forget_requests(text)
         items = [] if requests else extract(text)
-        # The message and the statements it makes go through the model in one call.
-        texts = [text] + ([] if self.settings.review else statement_texts(items))
-        vectors = encoder.encode(texts)  # (1 + 2 * statements, d)
-        query, encoded = vectors[0], vector_lookup(texts, vectors)
+        # The message, its turn memory's key and the statements it makes: one model call.
+        key = turn_key(utcnow(), USER_SPEAKER, text)
+        texts = [text, key] + ([] if self.settings.review else statement_texts(items))
+        vectors = encoder.encode(texts)  # (2 + 2 * statements, d)
+        query, key_vec, encoded = vectors[0], vectors[1], vector_lookup(texts, vectors)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
         read = self.read(profile_id, query, text, hops)
@@ -206,7 +209,7 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
             if requests:  # the request itself is not remembered: it would say what to forget
                 forgotten = forget_requested(unit, requests, turn_id)
             else:
-                written = [write_turn_memory(unit, text, query, turn_id)]
+                written = [write_turn_memory(unit, key, key_vec, turn_id, (text, query))]
                 forgotten = retract(unit, retractions(text), turn_id)
                 if self.settings.review:
                     proposed = propose(unit, items, turn_id)

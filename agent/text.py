@@ -12,6 +12,15 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate as U+FFFD: no UTF-8 text holds one, yet a model's
+    output can (a server's JSON "\\ud800" decodes to one), and storing it would fail."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean_text(text: str) -> str:
     """Remove terminal escape sequences and control characters (tab and newline are kept);
     turn CRLF into LF; strip surrounding whitespace. Markup such as `[bold]` is kept as typed."""

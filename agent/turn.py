@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import torch
@@ -15,6 +16,7 @@ from agent.extraction import Extracted, conflicting_slots, extract
 from agent.memory.store import ReadItem, ReadResult, Written
 from agent.memory.unit import Unit
 from agent.memory.write import address_text, retire_slots, write_slot, write_turn
+from agent.text import without_surrogates
 from storage import repo
 from storage.models import Proposal
 
@@ -162,8 +164,27 @@ def write_statements(
     return written
 
 
-def write_turn_memory(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) -> Written:
-    memory = write_turn(unit, text, vec, turn_id)
+# Who says the user's chat messages, in their turn memories' keys.
+USER_SPEAKER = "User"
+
+
+def turn_key(day: datetime, speaker: str, text: str) -> str:
+    """A chat turn memory's key (and value): '6 December 2026 User: text', the day and the
+    speaker before the words, as the evaluation's turn keys have them, so a question about
+    when or who is matched by the key's own words too."""
+    return f"{day.day} {day:%B %Y} {speaker}: {text}"
+
+
+def write_turn_memory(
+    unit: Unit,
+    key: str,
+    vec: torch.Tensor,
+    turn_id: int,
+    said: tuple[str, torch.Tensor] | None = None,
+) -> Written:
+    """The turn's episodic memory: `key` and its vector; `said`, the value text and vector
+    when they are not the key's (see `write_turn`)."""
+    memory = write_turn(unit, key, vec, turn_id, said)
     return Written(memory.id, "turn", memory.key_text, memory.value_text, "add")
 
 
@@ -193,7 +214,8 @@ def generate(
     """Stream the reply, handing each piece to `on_token`, never saying a word of `avoid`,
     ending after `max_sentences` sentences when given; returns the whole reply."""
     text = ""
-    for piece in generator.stream(messages, max_new_tokens, stop, avoid):
+    for said in generator.stream(messages, max_new_tokens, stop, avoid):
+        piece = without_surrogates(said)
         end = sentences_end(text + piece, max_sentences) if max_sentences else None
         if end is not None:
             piece = piece[: max(0, end - len(text))]

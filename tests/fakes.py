@@ -9,6 +9,14 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+# A chat turn memory's key and value: its text after its day and speaker (agent.turn.turn_key).
+_DAY_AND_SPEAKER = re.compile(r"\d{1,2} [A-Z][a-z]+ \d{4} User: ")
+
+
+def said(turn_memory_text: str) -> str:
+    """What the user said, from a chat turn memory's key or value."""
+    return _DAY_AND_SPEAKER.sub("", turn_memory_text, count=1)
+
 
 class FakeEncoder:
     """Bag of hashed words: texts sharing words are similar; deterministic; unit vectors."""

@@ -13,6 +13,7 @@ from agent.core import Agent
 from agent.errors import NotFoundError, ReplyFailedError, UsageError
 from storage.models import Memory, MemoryEvent, Turn, TurnRead
 from tests.conftest import make_fake_agent
+from tests.fakes import said
 
 
 def kinds(agent: Agent) -> dict[str, str]:
@@ -55,7 +56,7 @@ def test_a_turn_encodes_its_message_and_statements_in_one_model_call(
 
     monkeypatch.setattr(encoder, "encode", counting_encode)
     agent.ask("My name is Sam and I am vegetarian.")
-    assert len(calls) == 1 and len(calls[0]) == 5  # the message, 2 addresses, 2 values
+    assert len(calls) == 1 and len(calls[0]) == 6  # message, its dated key, 2 addresses, 2 values
     with agent.sessions() as s:
         diet = s.scalars(select(Memory).where(Memory.key_text == "diet")).one()
     value = torch.frombuffer(bytearray(diet.value_emb), dtype=torch.float32)
@@ -306,5 +307,5 @@ def test_hybrid_read_uses_names_and_links(agent: Agent) -> None:
     for text in ["I went to the market", "Zanzibar was lovely this spring", "I like rain"]:
         agent.ask(text)
     result = agent.search("Tell me about Zanzibar", k=10)
-    assert result.results[0].value == "Zanzibar was lovely this spring"
+    assert said(result.results[0].value) == "Zanzibar was lovely this spring"
     assert sum(i.weight for i in result.results) == pytest.approx(1.0, abs=1e-5)

@@ -13,6 +13,7 @@ import pytest
 
 from agent.text import counted
 from tests.conftest import fake_build_agent
+from tests.fakes import said
 from tui import cli
 
 
@@ -194,7 +195,7 @@ def test_markup_and_control_characters_are_stored_literally(run) -> None:
     code, out, _ = run("ask", "I love [bold]jazz[/bold]\x07\x1b[2J", "--json")
     assert code == 0
     written = json.loads(out)["written"]
-    assert written[0]["key"] == "I love [bold]jazz[/bold]"
+    assert said(written[0]["key"]) == "I love [bold]jazz[/bold]"
     assert written[1]["value"] == "[bold]jazz[/bold]"
 
 
@@ -247,7 +248,7 @@ def test_show_json_has_the_chain_and_ask_has_hops(run) -> None:
     assert [m["kind"] for m in shown["derived"]] == ["turn"]
     turn = shown["derived"][0]["id"]
     _, out, _ = run("memories", "show", str(turn), "--json")
-    assert json.loads(out)["previous"]["key"] == "Hello."
+    assert said(json.loads(out)["previous"]["key"]) == "Hello."
     _, out, _ = run("memories", "show", str(turn))
     assert "previous turn:" in out and "from the same turn: #" in out
 
@@ -354,7 +355,7 @@ def test_backup_command_copies_what_memchat_shows(run, tmp_path: Path) -> None:
     code, copied, _ = run("--db", str(target), "memories", "list", "--json")
     assert code == 0 and json.loads(copied) == json.loads(memories)
     code, out, _ = run("--db", str(target), "--profile", "bob", "memories", "list", "--json")
-    assert {m["value"] for m in json.loads(out)} == {"vegetarian", "I am vegetarian"}
+    assert {said(m["value"]) for m in json.loads(out)} == {"vegetarian", "I am vegetarian"}
 
 
 def test_backup_force_replaces_and_relative_paths_work(
@@ -491,4 +492,4 @@ def test_a_reply_that_fails_unexpectedly_is_one_line_and_keeps_the_message(
     assert code == 1 and err.count("\n") == 1
     assert "RuntimeError: cannot allocate memory" in err and "your message is saved" in err
     _, out, _ = run("memories", "list", "--kind", "turn", "--json")
-    assert [m["key"] for m in json.loads(out)] == ["Tell me a story"]
+    assert [said(m["key"]) for m in json.loads(out)] == ["Tell me a story"]

@@ -196,8 +196,41 @@ def test_ingest_writes_turns_sessions_keys_and_the_dia_map(tmp_path: Path, data_
         [f"D1:{i}" for i in range(1, 6)] + [f"D2:{i}" for i in range(1, 6)]
     )
     extracted = {m.key_text: ingested.dia_of[m.id] for m in memories.values() if m.kind != "turn"}
-    assert extracted == {"diet": "D1:4", "likes": "D2:4", "violin recital date": "D2:1"}
+    # Alice (the first speaker) is the user; Bob's statements are about Bob
+    assert extracted == {"Bob diet": "D1:4", "likes": "D2:4", "Bob violin recital date": "D2:1"}
     assert set(ingested.key_of) == set(memories)
+
+
+def test_ingest_keeps_each_speaker_s_facts_apart(tmp_path: Path) -> None:
+    """Both speakers state a diet and a job: four memories, none overwriting another (the
+    ingest once put both speakers' statements in the same slots)."""
+    data = sample()
+    data["conversation"]["session_1"] = _turns(
+        1,
+        [
+            ("Alice", "I am vegetarian and I work as a nurse."),
+            ("Bob", "I am vegan and I work as a pilot."),
+            ("Alice", "I love jazz."),
+            ("Bob", "I hate jazz."),
+        ],
+    )
+    data["conversation"]["session_2"] = _turns(2, [("Bob", "I work as a baker now.")])
+    data["qa"] = []
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([data]), encoding="utf-8")
+    agent = make_fake_agent(tmp_path)
+    ingested = ingest_sample(agent, load_locomo(path)[0])
+    with agent.sessions() as db:
+        memories = db.scalars(select(Memory).where(Memory.kind != "turn")).all()
+    found = {m.slot: (m.key_text, m.value_text, ingested.dia_of[m.id]) for m in memories}
+    assert found == {
+        "diet": ("diet", "vegetarian", "D1:1"),
+        "job": ("job", "nurse", "D1:1"),
+        "likes:jazz": ("likes", "jazz", "D1:3"),
+        "person:bob:diet": ("Bob diet", "vegan", "D1:2"),
+        "person:bob:job": ("Bob job", "baker", "D2:1"),  # Bob's own update, not Alice's job
+        "person:bob:dislikes:jazz": ("Bob dislikes", "jazz", "D1:4"),  # Alice still likes it
+    }
 
 
 def test_keys_are_encoded_in_length_sorted_batches_in_the_given_order() -> None:

@@ -35,6 +35,7 @@ from agent.text import clean_message, clean_name, clean_text
 from storage import repo
 from storage.models import Base
 from tests.conftest import fake_build_agent, make_fake_agent
+from tests.fakes import FakeGenerator, said
 from tui import cli
 from tui.args import LARGEST_ID
 from tui.terminal import neutralise
@@ -231,8 +232,8 @@ def test_ask_stores_the_message_literally_or_refuses(small_agent: Agent, message
         assert turn is not None and turn.text == want
     for w in result.written:
         if w.kind == "turn":
-            assert (w.key, w.value) == (want, want)
-            assert agent.show(w.id).memory.key_text == want
+            assert said(w.key) == want and w.value == want
+            assert agent.show(w.id).memory.key_text == w.key
     assert_intact(db_of(agent))
 
 
@@ -270,11 +271,11 @@ def test_message_at_the_default_limit_is_kept_whole(agent: Agent) -> None:
     limit = agent.settings.max_message_chars
     text = "I like " + "x" * (limit - len("I like "))
     result = agent.ask(text)
-    assert next(w for w in result.written if w.kind == "turn").key == text
+    assert next(w for w in result.written if w.kind == "turn").value == text
     with pytest.raises(UsageError, match=f"{limit + 1:,} characters; the limit is {limit:,}"):
         agent.ask(text + "y")
     # characters cleaning removes do not count: a padded message at the limit is kept
-    assert agent.ask("\x1b[1m" + text[:-1] + "z" + "\x00" * 10).written[0].key == text[:-1] + "z"
+    assert agent.ask("\x1b[1m" + text[:-1] + "z" + "\x00" * 10).written[0].value == text[:-1] + "z"
 
 
 def test_profile_names_are_checked_like_created_ones(tmp_path: Path) -> None:
@@ -409,7 +410,8 @@ def test_cli_ask(run: Cli, message: str, from_stdin: bool) -> None:
         code, out, err = result
         assert code == 0, err
         written = json.loads(out)["written"]
-        assert all((w["key"], w["value"]) == (want, want) for w in written if w["kind"] == "turn")
+        turns = [w for w in written if w["kind"] == "turn"]
+        assert all(said(w["key"]) == want and w["value"] == want for w in turns)
     assert_intact(run.home / "memchat.db")
 
 
@@ -461,6 +463,53 @@ def test_cli_profile_names(run: Cli, name: str) -> None:
     assert want in {p["name"] for p in json.loads(out)}
     code, out, _ = run("profiles", "list")
     assert "\x1b" not in out and "\x00" not in out
+
+
+def assert_one_line_or_done(result: tuple[int, str, str]) -> None:
+    """Done (status 0), or refused in one line on stderr; nothing that could drive a terminal
+    printed either way."""
+    code, out, err = result
+    assert "Traceback" not in err and neutralise(out) == out and neutralise(err) == err
+    if code != 0:
+        assert code in (1, 2) and out == "" and err.count("\n") == 1, result
+
+
+@CLI
+@given(reply=hostile)
+@example(reply="\ud800 a lone surrogate")  # a server's JSON "\ud800": storing it failed
+def test_cli_a_hostile_reply_is_printed_neutralised(run: Cli, reply: str) -> None:
+    """The generator's own text (a model can emit anything): printed with every control
+    character as \\uXXXX, in --json the same string once parsed, one turn stored."""
+
+    def stream(self: FakeGenerator, *args: object, **kwargs: object) -> Iterator[str]:
+        yield reply
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeGenerator, "stream", stream)
+        result = run("ask", "Tell me a story about the sea.")
+        assert_one_line_or_done(result)
+        assert result[0] == 0
+        code, out, err = run("ask", "Tell me a story about the sea.", "--json")
+    assert code == 0 and neutralise(out) == out, err
+    replied = json.loads(out)["reply"]
+    with contextlib.closing(sqlite3.connect(run.home / "memchat.db")) as c:
+        stored = c.execute("select text from turns where role = 'assistant' order by id desc")
+        assert stored.fetchone()[0] == replied  # stored as the model said it, shown escaped
+    assert_intact(run.home / "memchat.db")
+
+
+@CLI
+@given(name=hostile, file=hostile)
+def test_cli_reset_and_reindex_any_name_or_path(run: Cli, name: str, file: str) -> None:
+    """`profiles reset NAME --export FILE` and `--profile NAME reindex` with any text: done,
+    or refused in one line; never a traceback."""
+    run("memories", "add", "--key", "k", "--value", "v")
+    export = str(run.home / "exports" / file[:100])
+    assert_one_line_or_done(run("profiles", "reset", name, "--yes", f"--export={export}"))
+    assert_one_line_or_done(run("profiles", "reset", name, "--yes"))
+    assert_one_line_or_done(run(f"--profile={name}", "reindex"))
+    assert_one_line_or_done(run(f"--profile={name}", "reindex", "--force", "--json"))
+    assert_intact(run.home / "memchat.db")
 
 
 # ------------------------------------------------------------------ import files

@@ -217,9 +217,9 @@ def test_a_turn_writes_the_question_s_own_embedding_not_the_mapped_one(tmp_path:
     weights = tmp_path / "reader.safetensors"
     save_query_map(weights, 2.0 * torch.eye(FakeEncoder.dim), False, [])
     agent = make_fake_agent(tmp_path, reader_weights=str(weights))
-    agent.remember("I adopted a puppy named Biscuit")
+    turn = agent.remember("I adopted a puppy named Biscuit")
     cache = agent.store.cache(agent.profile_id())
-    expected = FakeEncoder().encode(["I adopted a puppy named Biscuit"])[0]
+    expected = FakeEncoder().encode([turn.written[0].key])[0]  # the key (dated) as encoded
     assert any(torch.allclose(row.float(), expected, atol=1e-3) for row in cache.keys)
     assert not any(row.float().norm() > 1.5 for row in cache.keys)
 

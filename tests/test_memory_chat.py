@@ -7,12 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from sqlalchemy import select
 
 from agent.core import Agent
 from agent.errors import NotFoundError, UsageError
+from agent.memory.cache import blob_to_vector
 from storage.models import MemoryEvent
 from tests.conftest import make_fake_agent
+from tests.fakes import said
 
 
 def kinds_and_values(agent: Agent) -> set[tuple[str, str]]:
@@ -29,7 +32,7 @@ def test_forget_that_removes_the_preference_and_its_turn(agent: Agent) -> None:
     agent.ask("My sister is Alice.")
     prompts_before = len(agent.models.generator.prompts)
     result = agent.ask("Please forget that I like jazz.")
-    gone = {(w.kind, w.value) for w in result.forgotten}
+    gone = {(w.kind, said(w.value)) for w in result.forgotten}
     assert gone == {("preference", "jazz"), ("turn", "I like jazz.")}
     assert "Forgotten (2 memories)" in result.reply and "likes = jazz" in result.reply
     assert len(agent.models.generator.prompts) == prompts_before  # answered without the model
@@ -126,8 +129,10 @@ def test_show_gives_the_chain(agent: Agent) -> None:
     assert detail.source_turn is not None and detail.source_turn.text == "My sister is Alice."
     assert [m.id for m in detail.siblings] == [turn.id]
     turn_detail = agent.show(turn.id)
-    assert turn_detail.previous is not None and turn_detail.previous.key_text == "Hello there."
-    assert turn_detail.next is not None and turn_detail.next.key_text == "Goodbye."
+    assert (
+        turn_detail.previous is not None and said(turn_detail.previous.key_text) == "Hello there."
+    )
+    assert turn_detail.next is not None and said(turn_detail.next.key_text) == "Goodbye."
 
 
 def test_every_hop_is_recorded_with_each_memorys_weights(agent: Agent) -> None:
@@ -143,3 +148,23 @@ def test_every_hop_is_recorded_with_each_memorys_weights(agent: Agent) -> None:
 
         hops = set(s.scalars(select(TurnRead.hop).where(TurnRead.turn_id == asked.user_turn_id)))
     assert hops == {0, 1}
+
+
+def test_a_chat_turn_memory_is_keyed_by_day_and_speaker(agent: Agent, fixed_clock: None) -> None:
+    """As the evaluation's turn keys: the day and the speaker before the words (issue 17,
+    item 8), encoded as such; the value is the words alone, so a turn the prompt holds
+    verbatim is not repeated as a memory."""
+    result = agent.ask("I adopted a puppy named Biscuit.")
+    turn = next(w for w in result.written if w.kind == "turn")
+    assert turn.key == "2 January 2026 User: I adopted a puppy named Biscuit."
+    assert turn.value == "I adopted a puppy named Biscuit."  # the words alone: what was said
+    stored = agent.list_memories("turn")[0]
+    key_vec, value_vec = agent.store.encoder.encode([turn.key, turn.value])
+    assert torch.allclose(blob_to_vector(stored.key_emb), key_vec)
+    assert torch.allclose(blob_to_vector(stored.value_emb), value_vec)
+    assert agent.search("what happened in January 2026", k=1).results[0].id == turn.id
+    prompts = agent.models.generator.prompts  # type: ignore[attr-defined]
+    before = len(prompts)
+    reply = agent.ask("Tell me a story about my puppy.")  # a request: the model answers
+    assert len(prompts) == before + 1 and turn.id in [i.id for i in reply.read]
+    assert "adopted a puppy" not in prompts[-1][0]["content"]  # in the recent turns, not again

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from agent.core import Agent, Models
 from agent.errors import ModelMissingError
 from tests.conftest import make_fake_agent
-from tests.fakes import FakeEncoder, FakeGenerator
+from tests.fakes import FakeEncoder, FakeGenerator, said
 from tests.waiting import DEADLINE_S, until
 from tui.app import MemchatApp
 from tui.screens.help import HelpScreen
@@ -126,7 +126,7 @@ async def test_undo_restores_and_forgets(tui_agent: Agent) -> None:
         assert rows["preference"].query_one("Button").disabled
         await pilot.click(rows["turn"].query_one("Button"))
         await pilot.pause()
-        turns = [m.key_text for m in tui_agent.list_memories("turn")]
+        turns = [said(m.key_text) for m in tui_agent.list_memories("turn")]
         assert turns == ["I am vegetarian."]
 
 
@@ -213,7 +213,7 @@ async def test_hostile_input_changes_nothing_but_the_conversation(tui_agent: Age
         shown = app.screen.query(UserMessage).last()
         assert "more characters" in str(shown.render())
         assert app.screen.query(Reply).last().result is not None
-    stored = [m.key_text for m in tui_agent.list_memories("turn")]
+    stored = [said(m.key_text) for m in tui_agent.list_memories("turn")]
     assert stored == [markup, paste.strip()]
 
 
@@ -312,7 +312,9 @@ async def test_small_paste_goes_into_the_editor_with_its_lines(tui_agent: Agent)
         assert chat_input.text == "first line\nsecond line"
         await pilot.press("enter")
         await settle(pilot)
-    assert [m.key_text for m in tui_agent.list_memories("turn")] == ["first line\nsecond line"]
+    assert [said(m.key_text) for m in tui_agent.list_memories("turn")] == [
+        "first line\nsecond line"
+    ]
 
 
 async def test_typing_enter_sends_and_ctrl_j_adds_a_line(tui_agent: Agent) -> None:
@@ -322,7 +324,7 @@ async def test_typing_enter_sends_and_ctrl_j_adds_a_line(tui_agent: Agent) -> No
         assert app.screen.query_one(ChatInput).text == "hi\nthere"
         await pilot.press("enter")
         await settle(pilot)
-    assert [m.key_text for m in tui_agent.list_memories("turn")] == ["hi\nthere"]
+    assert [said(m.key_text) for m in tui_agent.list_memories("turn")] == ["hi\nthere"]
 
 
 async def test_models_load_in_the_background_and_a_message_waits_for_them(
@@ -451,7 +453,7 @@ async def test_an_unexpected_failure_is_one_line_and_the_chat_goes_on(tmp_path: 
         await send(pilot, "and coffee")
         await settle(pilot)
         assert app.screen.query(Reply).last().text == "Fine again."
-    assert [m.key_text for m in agent.list_memories("turn")] == ["I love tea", "and coffee"]
+    assert [said(m.key_text) for m in agent.list_memories("turn")] == ["I love tea", "and coffee"]
 
 
 async def test_a_failing_read_gives_the_message_back(tmp_path: Path, monkeypatch) -> None:
@@ -473,7 +475,7 @@ async def test_a_failing_read_gives_the_message_back(tmp_path: Path, monkeypatch
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.query(Reply).last().result is not None
-    assert [m.key_text for m in agent.list_memories("turn")] == ["I love tea"]
+    assert [said(m.key_text) for m in agent.list_memories("turn")] == ["I love tea"]
 
 
 async def test_what_is_typed_after_enter_is_kept(tui_agent: Agent) -> None:

@@ -83,7 +83,8 @@ async def test_review_mode_end_to_end(reviewing: Agent) -> None:
         assert "No proposals waiting. Review mode is on" in shown(screen, "#review-empty")
 
         stored = [(m.kind, m.key_text, m.value_text) for m in reviewing.list_memories()]
-        assert stored == [("turn", MESSAGE, MESSAGE), ("preference", "diet", "vegan")]
+        dated = f"2 January 2026 User: {MESSAGE}"  # a turn's key: its day and speaker first
+        assert stored == [("turn", dated, MESSAGE), ("preference", "diet", "vegan")]
         statuses = [(p.id, p.status) for p in reviewing.proposals(None)]
         assert statuses == [(1, "accepted"), (2, "rejected")]
 

@@ -19,7 +19,7 @@ import torch
 from agent.core import Agent
 from agent.errors import NotFoundError
 from agent.eval.locomo_data import LocomoSample, LocomoSession, LocomoTurn, parse_day
-from agent.extraction import Extracted, extract
+from agent.extraction import Extracted, extract, said_by
 from agent.memory.batch_encode import encode_batched
 from agent.memory.unit import Unit
 from agent.text import clean_text
@@ -58,8 +58,18 @@ def fresh_profile(agent: Agent, name: str) -> int:
 
 
 def turn_statements(sample: LocomoSample) -> list[list[Extracted]]:
-    """The statements each turn makes, in the sample's turn order."""
-    return [extract(clean_text(t.text)) for s in sample.sessions for t in s.turns]
+    """The statements each turn makes, in the sample's turn order. The first speaker is the
+    user; what the other says of themselves is about them (`said_by`): one speaker's diet or
+    job never overwrites the other's."""
+    turns = [t for s in sample.sessions for t in s.turns]
+    user = sample.speaker_a or (turns[0].speaker if turns else "")
+    return [
+        [
+            item if t.speaker == user else said_by(item, t.speaker)
+            for item in extract(clean_text(t.text))
+        ]
+        for t in turns
+    ]
 
 
 def statement_vectors(

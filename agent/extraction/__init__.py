@@ -85,6 +85,7 @@ from agent.extraction.items import (
     Kind,
     Retraction,
     conflicting_slots,
+    said_by,
 )
 from agent.extraction.limits import MAX_SENTENCE, MAX_SENTENCES, MAX_TEXT
 from agent.extraction.reader import extract, forget_requests, retractions
@@ -101,4 +102,5 @@ __all__ = [
     "extract",
     "forget_requests",
     "retractions",
+    "said_by",
 ]

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Kind = Literal["preference", "fact", "note"]
+
+# The slots of what another person said of themselves: `person:<name>:<their slot>`.
+PERSON = "person:"
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,24 @@ def conflicting_slots(item: Extracted) -> list[str]:
     `dislikes:mushrooms` -> `["likes:mushrooms"]`, `avoids:pork` -> `["likes:pork"]`.
     Other slots conflict with nothing (a new value for the same slot is an update).
     """
-    family, sep, thing = item.slot.partition(":")
+    person, slot = "", item.slot
+    if slot.startswith(PERSON):  # another person's like excludes their own dislike
+        name, _, slot = slot.removeprefix(PERSON).partition(":")
+        person = f"{PERSON}{name}:"
+    family, sep, thing = slot.partition(":")
     if not sep or not thing:
         return []
     if family == "likes":
-        return [f"dislikes:{thing}", f"avoids:{thing}"]
+        return [f"{person}dislikes:{thing}", f"{person}avoids:{thing}"]
     if family in ("dislikes", "avoids"):
-        return [f"likes:{thing}"]
+        return [f"{person}likes:{thing}"]
     return []
+
+
+def said_by(item: Extracted, person: str) -> Extracted:
+    """`item` as what `person` (not the user) said of themselves: its slot under
+    `person:<name>:` and its key after their name ("Melanie likes" = "hiking"), so the user's
+    slots and each other person's never overwrite one another."""
+    name = " ".join(person.replace(":", " ").split())
+    slot = f"{PERSON}{name.casefold()}:{item.slot}"
+    return replace(item, slot=slot, key=f"{name} {item.key}")

@@ -60,17 +60,25 @@ def write_slot(
     return Written(existing.id, kind, key, value, "update")
 
 
-def write_turn(unit: Unit, text: str, vec: torch.Tensor, turn_id: int) -> Memory:
-    """The turn as an episodic memory, linked after the previous turn memory (temporal link)."""
-    blob = vector_to_blob(vec)
+def write_turn(
+    unit: Unit,
+    key: str,
+    key_vec: torch.Tensor,
+    turn_id: int,
+    said: tuple[str, torch.Tensor] | None = None,
+) -> Memory:
+    """The turn as an episodic memory, linked after the previous turn memory (temporal link).
+    `said`: its value text and vector when they are not the key's (a chat turn: the words
+    alone, while its key has the day and the speaker before them)."""
+    value, value_vec = said if said is not None else (key, key_vec)
     return unit.add(
         Memory(
             kind="turn",
             slot=None,
-            key_text=text,
-            value_text=text,
-            key_emb=blob,
-            value_emb=blob,
+            key_text=key,
+            value_text=value,
+            key_emb=vector_to_blob(key_vec),
+            value_emb=vector_to_blob(value_vec),
             source_turn_id=turn_id,
         ),
         turn_id=turn_id,
