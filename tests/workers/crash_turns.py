@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests.workers.common import fake_agent
@@ -107,10 +107,11 @@ def relay(fd: int) -> Iterator[str]:
         yield f"cut {pending.decode(errors='replace')}"
 
 
-def serve() -> None:
-    """Fork one child per `run HOME START` line, relay its output, report how it ended."""
+def fork_serve(child_of: Callable[[list[str]], int]) -> None:
+    """For each `run ARGS...` line, fork a child that runs `child_of(ARGS)` (its exit status),
+    relay its output, report how it ended."""
     for line in sys.stdin:
-        command, home, start = line.split()
+        command, *args = line.split()
         assert command == "run", line
         sys.stderr.flush()
         read_end, write_end = os.pipe()
@@ -119,7 +120,7 @@ def serve() -> None:
             os.close(read_end)
             os.dup2(write_end, 1)
             os.close(write_end)
-            os._exit(child(Path(home), int(start)))  # no atexit handlers, no buffers flushed twice
+            os._exit(child_of(args))  # no atexit handlers, no buffers flushed twice
         os.close(write_end)  # the child's end: the pipe ends when the child does
         say(f"child {pid}")
         for relayed in relay(read_end):
@@ -127,6 +128,11 @@ def serve() -> None:
         os.close(read_end)
         _, status = os.waitpid(pid, 0)
         say(f"exit {os.waitstatus_to_exitcode(status)}")
+
+
+def serve() -> None:
+    """Fork one child per `run HOME START` line."""
+    fork_serve(lambda args: child(Path(args[0]), int(args[1])))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ server prints `exit STATUS` when the child has ended.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +19,7 @@ from agent.core import Agent, Models
 from agent.settings import load_settings
 from storage.db import make_engine, session_factory
 from tests.fakes import FakeEncoder, FakeGenerator
-from tests.workers.crash_turns import relay, say
+from tests.workers.crash_turns import fork_serve, say
 from tui import commands
 from tui.cli import build_parser
 
@@ -73,25 +72,14 @@ def child(op: str, home: Path, file: str) -> int:
 
 
 def serve() -> None:
-    """Fork one child per `run OP HOME FILE` line, relay its output, report how it ended."""
-    for line in sys.stdin:
-        command, op, home, file = line.split()
-        assert command == "run" and op in ("reset", "import", "reindex"), line
-        sys.stderr.flush()
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            os.dup2(write_end, 1)
-            os.close(write_end)
-            os._exit(child(op, Path(home), file))
-        os.close(write_end)
-        say(f"child {pid}")
-        for relayed in relay(read_end):
-            say(relayed)
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-        say(f"exit {os.waitstatus_to_exitcode(status)}")
+    """Fork one child per `run OP HOME FILE` line."""
+
+    def child_of(args: list[str]) -> int:
+        op, home, file = args
+        assert op in ("reset", "import", "reindex"), args
+        return child(op, Path(home), file)
+
+    fork_serve(child_of)
 
 
 if __name__ == "__main__":
