@@ -26,9 +26,9 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
         return load_encoder(settings)
 
     def generator() -> Generator:
-        from agent.models.generator import load_generator
+        from agent.models.backends import load_chat_model
 
-        return load_generator(settings, progress=models.report)
+        return load_chat_model(settings, models.report)
 
     models = Models(encoder, generator, progress)
     return Agent(settings, session_factory(engine), models)

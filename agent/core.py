@@ -15,7 +15,7 @@ from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
 from agent.answer.intent import asks_inference, asks_memory, is_request
 from agent.answer.sources import asked_before, remembered
-from agent.errors import MemchatError, NotFoundError, ReplyFailedError
+from agent.errors import MemchatError, NotFoundError, ReplyCutError, ReplyFailedError
 from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
 from agent.forgetting import forgotten as forgotten_memory
@@ -271,17 +271,21 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
                 on_token(answered.reply)
         else:
             read = turn.read.results
-            answered, prompt = self.answer(
-                turn.profile_id, turn.text, read, on_token, stop, turn.turn_id
-            )
+            try:
+                answered, prompt = self.answer(
+                    turn.profile_id, turn.text, read, on_token, stop, turn.turn_id
+                )
+            except ReplyCutError as exc:
+                self._store_reply(turn, exc.partial, "cut")
+                raise MemchatError(
+                    f"{exc}; your message is saved (turn {turn.turn_id}), and the reply so far "
+                    "is kept, marked as cut"
+                ) from exc
         reply = answered.reply
         t_generate = elapsed_ms(t0)
         stopped = bool(stop is not None and stop.is_set())
         t0 = time.perf_counter()
-        with self.sessions() as s, s.begin():
-            reply_turn = repo.add_turn(s, turn.profile_id, turn.session_id, "assistant", reply)
-            reply_turn.status = "stopped" if stopped else "complete"
-            reply_turn_id = reply_turn.id
+        reply_turn_id = self._store_reply(turn, reply, "stopped" if stopped else "complete")
         timings = {**turn.timings_ms, "generate": t_generate}
         timings["write"] += elapsed_ms(t0)
         timings["total"] = turn.timings_ms["total"] + elapsed_ms(started)
@@ -299,7 +303,16 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
             turn.proposed,
             turn.freed,
             answered,
+            self.models.generator.name,
         )
+
+    def _store_reply(self, turn: TurnStart, reply: str, status: str) -> int:
+        """The assistant's turn with the model's name; its id. `status`: complete, stopped
+        (the user stopped it) or cut (the model failed mid-reply)."""
+        with self.sessions() as s, s.begin():
+            row = repo.add_turn(s, turn.profile_id, turn.session_id, "assistant", reply)
+            row.status, row.model = status, self.models.generator.name
+            return row.id
 
     def answer(
         self,

@@ -20,3 +20,12 @@ class ReplyFailedError(MemchatError):
 
 class ModelMissingError(MemchatError):
     """A model file or package is missing or fails its checksum; says how to install it."""
+
+
+class ReplyCutError(MemchatError):
+    """The model stopped in the middle of its reply (a server that went away, a dropped
+    connection): `partial` is what it had said, kept and marked as cut."""
+
+    def __init__(self, message: str, partial: str) -> None:
+        super().__init__(message)
+        self.partial = partial

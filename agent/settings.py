@@ -36,6 +36,20 @@ class Settings:
     # A local Hugging Face folder or a .gguf file; empty means the packaged default.
     generator: str = ""
     encoder: str = ""
+    # The chat model, when not the packaged one (agent/models/backends.py): "gguf:PATH" runs a
+    # GGUF file with llama.cpp (the `llamacpp` extra); NAME with `base_url` asks an
+    # OpenAI-compatible server (Ollama, llama-server, vLLM, LM Studio) for model NAME.
+    model: str = ""
+    base_url: str = ""
+    # Memories go out in every prompt: a `base_url` that is not a loopback address is refused
+    # unless this is true (--allow-remote).
+    allow_remote: bool = False
+    # The name of the environment variable holding the server's API key (never the key).
+    api_key_env: str = ""
+    # Seconds to wait for a model server to connect or send the next piece of a reply.
+    request_timeout_s: float = 60.0
+    # Prompt limit of a served model in tokens; 0: what the server reports, else 4096.
+    context_tokens: int = 0
     # What the generator runs in: int4 | float32 | bfloat16. int4 is the hand-written decoder
     # of agent/models/llama_int4.py with the GGUF's own 4-bit weights: 2.5x float32's tokens/s
     # at the same perplexity (bench/generation.py). It runs Llama GGUF models; others then run
@@ -132,6 +146,8 @@ _AT_LEAST: dict[str, float] = {
     "recent_turns": 0,
     "max_new_tokens": 1,
     "max_message_chars": 1,
+    "request_timeout_s": 0.1,
+    "context_tokens": 0,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import torch
 
+from agent.errors import MemchatError, ReplyCutError
 from agent.extraction import Extracted, conflicting_slots, extract
 from agent.memory.store import ReadItem, ReadResult, Written
 from agent.memory.unit import Unit
@@ -22,6 +23,10 @@ from storage.models import Proposal
 
 
 class Generator(Protocol):
+    """A chat model (agent/models/backends.py picks one): `name` is shown and stored with
+    each reply; `context_tokens` bounds the prompt."""
+
+    name: str
     context_tokens: int
 
     def count_tokens(self, text: str) -> int: ...
@@ -62,6 +67,7 @@ class TurnResult:
     proposed: list[Proposal] = field(default_factory=list)  # review mode: waiting for the user
     freed: list[Written] = field(default_factory=list)  # freed at capacity (least used first)
     answered: Answered = field(default_factory=lambda: Answered("", "model"))
+    model: str = ""  # the chat model in use (`answered_from` says whether it wrote the reply)
 
     @property
     def cited(self) -> list[int]:
@@ -78,6 +84,7 @@ class TurnResult:
             "freed": [w.as_json() for w in self.freed],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "stopped": self.stopped,
+            "model": self.model,
             "answered_from": self.answered.source_kind,
             "cited": self.answered.cited,
             "source": self.answered.source,
@@ -214,14 +221,19 @@ def generate(
     """Stream the reply, handing each piece to `on_token`, never saying a word of `avoid`,
     ending after `max_sentences` sentences when given; returns the whole reply."""
     text = ""
-    for said in generator.stream(messages, max_new_tokens, stop, avoid):
-        piece = without_surrogates(said)
-        end = sentences_end(text + piece, max_sentences) if max_sentences else None
-        if end is not None:
-            piece = piece[: max(0, end - len(text))]
-        text += piece
-        if on_token is not None and piece:
-            on_token(piece)
-        if end is not None:
-            break  # abandoning the stream stops decoding
+    try:
+        for said in generator.stream(messages, max_new_tokens, stop, avoid):
+            piece = without_surrogates(said)
+            end = sentences_end(text + piece, max_sentences) if max_sentences else None
+            if end is not None:
+                piece = piece[: max(0, end - len(text))]
+            text += piece
+            if on_token is not None and piece:
+                on_token(piece)
+            if end is not None:
+                break  # abandoning the stream stops decoding
+    except MemchatError as exc:
+        if text.strip():  # what was said is kept, marked as cut
+            raise ReplyCutError(str(exc), text.strip()) from exc
+        raise
     return text.strip()

@@ -98,8 +98,11 @@ class Turn(Base):
     role: Mapped[str] = mapped_column(String(20))  # user | assistant
     speaker: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
-    # complete | stopped (the reply was interrupted; what was said is kept)
+    # complete | stopped (the user stopped the reply) | cut (the model failed mid-reply); what
+    # was said is kept either way
     status: Mapped[str] = mapped_column(String(20), default="complete")
+    # The chat model that wrote an assistant turn ("" for user turns and older replies).
+    model: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

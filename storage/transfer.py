@@ -59,7 +59,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("proposals", "kind"): ("preference", "fact", "note"),
     ("proposals", "status"): PROPOSAL_STATUSES,
     ("turns", "role"): ("user", "assistant"),
-    ("turns", "status"): ("complete", "stopped"),
+    ("turns", "status"): ("complete", "stopped", "cut"),
 }
 
 

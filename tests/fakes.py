@@ -38,6 +38,7 @@ class FakeGenerator:
     """Streams a fixed reply word by word; counts words as tokens."""
 
     context_tokens = 2048
+    name = "fake-words"
 
     def __init__(self, reply: str = "Sure, here is a fine answer.") -> None:
         self.reply = reply

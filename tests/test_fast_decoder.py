@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -382,7 +383,11 @@ def test_int4_falls_back_to_float32_for_a_hugging_face_folder(
     folder.mkdir()
     (folder / "config.json").write_text("{}", encoding="utf-8")
     loaded: list[tuple[Path, torch.dtype]] = []
-    monkeypatch.setattr(module, "_load_folder", lambda path, dtype: loaded.append((path, dtype)))
+    monkeypatch.setattr(
+        module,
+        "_load_folder",
+        lambda path, dtype: loaded.append((path, dtype)) or SimpleNamespace(),
+    )
     messages: list[str] = []
     settings = _settings(tmp_path, generator=str(folder), generator_dtype="int4")
     module.load_generator(settings, progress=messages.append)
@@ -407,7 +412,11 @@ def test_int4_falls_back_to_float32_for_a_gguf_that_is_not_llama(
     loaded: list[tuple[Path, torch.dtype]] = []
     monkeypatch.setattr(module, "_converted", lambda *args: converted)
     monkeypatch.setattr(module, "_int4_from_folder", unsupported)
-    monkeypatch.setattr(module, "_load_folder", lambda path, dtype: loaded.append((path, dtype)))
+    monkeypatch.setattr(
+        module,
+        "_load_folder",
+        lambda path, dtype: loaded.append((path, dtype)) or SimpleNamespace(),
+    )
     messages: list[str] = []
     settings = _settings(tmp_path, generator=str(gguf), generator_dtype="int4")
     module.load_generator(settings, progress=messages.append)

@@ -27,6 +27,7 @@ class GatedGenerator:
     """Yields one word each time the test opens the gate, so a test can watch the stream."""
 
     context_tokens = 2048
+    name = "gated-words"
 
     def __init__(self, words: list[str]) -> None:
         self.words = words

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from agent.core import Agent
+from tui.render import one_line
 from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
 from tui.screens.inspector import InspectorScreen
@@ -43,7 +44,7 @@ class MemchatApp(App[None]):
         self.load_models = load_models
 
     def on_mount(self) -> None:
-        self.sub_title = f"profile: {self.agent.profile_name}"
+        self._show_profile()
         self.switch_mode("chat")
         if self.load_models:
             self.load_in_background()
@@ -63,9 +64,19 @@ class MemchatApp(App[None]):
             self.call_from_thread(self.push_screen, ModelErrorScreen(failure))
             return
         self.call_from_thread(self._model_status, None)
+        self.call_from_thread(self._show_model)
         self.call_from_thread(
             self.notify, f"Models ready ({time.perf_counter() - started:.1f} s).", timeout=2
         )
+
+    def _show_profile(self) -> None:
+        """The header: the profile, and which model answers once it is loaded."""
+        self.sub_title = f"profile: {self.agent.profile_name}"
+        if self.agent.models.loaded:
+            self.sub_title += f" · model: {one_line(self.agent.models.generator.name, 60)}"
+
+    def _show_model(self) -> None:
+        self._show_profile()
 
     def _model_status(self, message: str | None) -> None:
         """Show `message` in the chat's model status line (None hides it)."""
@@ -81,7 +92,7 @@ class MemchatApp(App[None]):
 
     def profile_changed(self) -> None:
         """Called after a switch, reset or delete: every screen shows the new state."""
-        self.sub_title = f"profile: {self.agent.profile_name}"
+        self._show_profile()
         self._tell_screens("reload")
 
     def proposals_changed(self) -> None:

@@ -83,11 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="memchat",
         description="A local, offline chat agent with a persistent, inspectable memory.",
         epilog="Environment: MEMCHAT_HOME (data folder), MEMCHAT_DB, MEMCHAT_PROFILE, "
+        "MEMCHAT_MODEL, MEMCHAT_BASE_URL, MEMCHAT_API_KEY_ENV (the name of the variable holding "
+        "a server's API key), "
         "MEMCHAT_CACHE (converted models), MEMCHAT_GENERATOR / MEMCHAT_ENCODER (a local "
         "Hugging Face folder or .gguf file). Settings can also go in $MEMCHAT_HOME/config.toml.",
     )
     parser.add_argument("--db", metavar="PATH|URL", help="database file or SQLAlchemy URL")
     parser.add_argument("--profile", metavar="NAME", help="profile to use (default: default)")
+    parser.add_argument(
+        "--model",
+        metavar="gguf:PATH|NAME",
+        help="the chat model: gguf:PATH (a GGUF file run by llama.cpp) or NAME served at "
+        "--base-url (default: the packaged SmolLM2-135M)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="an OpenAI-compatible server's /v1 root, e.g. http://127.0.0.1:11434/v1 (Ollama)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=None,
+        help="allow a --base-url that is not on this machine (every prompt carries memories)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("chat", help="open the chat UI (the default command)")
     p.add_argument(
@@ -117,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new file)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     add_reindex_parser(sub)
+    p = sub.add_parser(
+        "models", help="the chat model in use, the packaged one, GGUF files found, and served"
+    )
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -147,7 +170,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, or bad usage (status 2) already explained by argparse
         return int(exc.code or 0)
     try:
-        settings = load_settings(db=args.db, profile=args.profile)
+        settings = load_settings(
+            db=args.db,
+            profile=args.profile,
+            model=args.model,
+            base_url=args.base_url,
+            allow_remote=args.allow_remote,
+        )
         return run(args, lambda: build_agent(settings, progress=commands.progress))
     except UsageError as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from agent.text import counted
 from storage.db import StorageError
 from tui import render
 from tui.eval_command import eval_locomo
+from tui.models_command import models
 from tui.reindex_command import reindex
 from tui.render import counts_text, dump
 from tui.review_commands import REVIEW_HANDLERS
@@ -390,5 +391,6 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("import", None): import_,
     ("backup", None): backup,
     ("reindex", None): reindex,
+    ("models", None): models,
     ("eval", "locomo"): eval_locomo,
 }

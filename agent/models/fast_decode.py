@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 
 from agent.errors import MemchatError
-from agent.models.generator import REPETITION_PENALTY, Generator
 from agent.models.llama_int4 import Int4Llama
 from agent.models.repeats import NO_REPEAT_NGRAM, repeated_ngram_ids
+from agent.models.tokenized import REPETITION_PENALTY, TokenizedChat
 
 
 def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
@@ -119,13 +119,14 @@ class Detokenizer:
         return text[len(done) :]
 
 
-class Int4Generator(Generator):
+class Int4Generator(TokenizedChat):
     """The chat generator running `Int4Llama` (see `llama_int4`) instead of `model.generate`."""
 
-    def __init__(self, model: Int4Llama, tokenizer: Any, eos: Iterable[int]) -> None:
-        self.model = model  # type: ignore[assignment]
-        self.tokenizer = tokenizer
-        self.context_tokens = model.shape.max_positions
+    def __init__(
+        self, model: Int4Llama, tokenizer: Any, eos: Iterable[int], name: str = ""
+    ) -> None:
+        super().__init__(tokenizer, model.shape.max_positions, name or "model")
+        self.model = model
         self.eos = sorted({int(e) for e in eos})
 
     def stream(

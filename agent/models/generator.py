@@ -33,14 +33,13 @@ from agent.errors import MemchatError, UsageError
 from agent.models.cache_files import damaged, record
 from agent.models.locate import ModelSource, file_sha256, locate_generator, quiet_loading
 from agent.models.repeats import NO_REPEAT_NGRAM, no_repeat_in_reply
+from agent.models.tokenized import DEFAULT_CONTEXT, REPETITION_PENALTY, TokenizedChat
 from agent.settings import Settings
 
 Progress = Callable[[str], None]
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 INT4 = "int4"  # the hand-written int4 decoder (Llama GGUF models only)
-REPETITION_PENALTY = 1.1
-DEFAULT_CONTEXT = 2048
 # A conversion's temp folder older than this belongs to a process that died mid-way.
 STALE_TEMP_S = 3600.0
 
@@ -59,32 +58,15 @@ def _event_stop(*events: threading.Event | None) -> Any:
     return EventStop()
 
 
-class Generator:
-    """A loaded chat model: counts tokens and streams greedy replies to chat messages."""
+class Generator(TokenizedChat):
+    """A transformers chat model: streams greedy replies with `model.generate`."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str = ""
+    ) -> None:
         limit = getattr(model.config, "max_position_embeddings", None)
-        self.context_tokens: int = int(limit) if limit else DEFAULT_CONTEXT
-
-    def _token_ids(self, text: str) -> list[int]:
-        """The ids of `text` (without special tokens)."""
-        return [int(i) for i in self.tokenizer(text, add_special_tokens=False)["input_ids"]]
-
-    def count_tokens(self, text: str) -> int:
-        """The number of tokens `text` takes (without special tokens)."""
-        return len(self._token_ids(text))
-
-    def render(self, messages: list[dict[str, str]]) -> str:
-        """The prompt text for `messages`, chat template applied, ready for the reply."""
-        return str(
-            self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        )
-
-    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        """The number of tokens the rendered prompt for `messages` takes."""
-        return len(self._encode_prompt(messages)["input_ids"][0])
+        super().__init__(tokenizer, int(limit) if limit else DEFAULT_CONTEXT, name or "model")
+        self.model = model.eval()
 
     def stream(
         self,
@@ -124,31 +106,6 @@ class Generator:
             worker.join()
         if errors:
             raise MemchatError(f"generation failed: {errors[0]}") from errors[0]
-
-    def banned_ids(self, words: Sequence[str]) -> list[list[int]]:
-        """The token sequences that spell each of `words`, as a reply could write them: alone
-        or after a space, lower-case or capitalised."""
-        spellings = {f"{space}{case}" for w in words for case in (w, w.capitalize())
-                     for space in ("", " ")}  # fmt: skip
-        found = {tuple(self._token_ids(s)) for s in spellings}
-        return [list(ids) for ids in sorted(found) if ids]
-
-    def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> str:
-        """The whole reply to `messages` as one string."""
-        return "".join(self.stream(messages, max_new_tokens))
-
-    def _encode_prompt(self, messages: list[dict[str, str]]) -> Any:
-        """Tokenise the rendered prompt (the template already holds the special tokens)."""
-        return self.tokenizer(self.render(messages), add_special_tokens=False, return_tensors="pt")
-
-    def _budget(self, prompt_len: int, max_new_tokens: int) -> int:
-        """New tokens allowed: `max_new_tokens`, capped by what is left of the context."""
-        if prompt_len >= self.context_tokens:
-            raise MemchatError(
-                f"the prompt takes {prompt_len} tokens; the model's context is "
-                f"{self.context_tokens}"
-            )
-        return min(max_new_tokens, self.context_tokens - prompt_len)
 
     def _generate_kwargs(
         self,
@@ -321,7 +278,7 @@ def _load_gguf(
     return _load_folder(target, dtype)
 
 
-def _int4_from_folder(gguf: Path, folder: Path, progress: Progress) -> Generator:
+def _int4_from_folder(gguf: Path, folder: Path, progress: Progress) -> TokenizedChat:
     """The int4 decoder of `gguf`, with tokenizer and config from its converted `folder`."""
     from agent.models.chat_tokenizer import ChatTokenizer, read_config
     from agent.models.fast_decode import Int4Generator, eos_ids
@@ -346,7 +303,7 @@ def _int4_from_folder(gguf: Path, folder: Path, progress: Progress) -> Generator
     return Int4Generator(model, tokenizer, eos_ids(tokenizer, config, generation))
 
 
-def _load_int4(source: ModelSource, settings: Settings, progress: Progress) -> Generator:
+def _load_int4(source: ModelSource, settings: Settings, progress: Progress) -> TokenizedChat:
     """The int4 decoder for a Llama GGUF source; any other model runs in float32 instead."""
     from agent.models.gguf_int4 import UnsupportedModel
 
@@ -377,7 +334,7 @@ def _load_int4(source: ModelSource, settings: Settings, progress: Progress) -> G
         return _load_folder(folder, torch.float32)
 
 
-def load_generator(settings: Settings, progress: Progress | None = None) -> Generator:
+def load_generator(settings: Settings, progress: Progress | None = None) -> TokenizedChat:
     """Locate the generator named by `settings` (default: the packaged GGUF) and load it.
 
     `progress` receives one-line status messages meant for the user.
@@ -385,10 +342,14 @@ def load_generator(settings: Settings, progress: Progress | None = None) -> Gene
     report: Progress = progress or (lambda _message: None)
     precision = _precision(settings.generator_dtype)
     source = locate_generator(settings)
+    loaded: TokenizedChat
     if precision == INT4:
-        return _load_int4(source, settings, report)
-    dtype = DTYPES[precision]
-    if source.kind == "gguf":
-        return _load_gguf(source, settings, dtype, report)
-    report("Loading generator ...")
-    return _load_folder(source.path, dtype)
+        loaded = _load_int4(source, settings, report)
+    elif source.kind == "gguf":
+        loaded = _load_gguf(source, settings, DTYPES[precision], report)
+    else:
+        report("Loading generator ...")
+        loaded = _load_folder(source.path, DTYPES[precision])
+    name = source.path.stem if source.kind == "gguf" else source.path.name
+    loaded.name = f"{name} (packaged)" if source.packaged else name
+    return loaded
