@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean llamacpp
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(ARGS)
+
+# Bring your own model: llama-cpp-python (built from source with cmake, about 6 minutes here)
+# with its OpenAI-compatible server. Optional: `make setup` stays without it.
+llamacpp: setup
+	$(PY) -m pip install --quiet -e '.[llamacpp]'
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,7 @@ JSON goes to `--out` as well.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -42,7 +43,16 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "cold_start": (["--reps", "3"], ["--reps", "1"]),
     "ingest": (["--synthetic-turns", "10000"], ["--synthetic-turns", "1000"]),
+    # the packaged int4 decoder against llama.cpp on the same GGUF (needs the llamacpp extra)
+    "llamacpp_speed": (
+        ["--new-tokens", "64", "--reps", "5"],
+        ["--new-tokens", "32", "--reps", "2"],
+    ),
 }
+
+
+def have_llamacpp() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def run_case(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], float]:
@@ -82,6 +92,7 @@ def summary(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "ingest_turns_per_s": rate_from["turns_per_s"],
         "ingest": {name: r["turns_per_s"] for name, r in ingest.items()},
         "peak_rss_mb": {name: doc.get("peak_rss_mb", peak_of(doc)) for name, doc in docs.items()},
+        "int4_over_llamacpp": docs.get("llamacpp_speed", {}).get("int4_over_llamacpp"),
     }
 
 
@@ -120,6 +131,8 @@ def print_tables(doc: dict[str, Any]) -> None:
             f"| {name} | {r['tok_s']} | {r.get('speedup', '')}x | {r['ttft_ms']} | "
             f"{r.get('perplexity', '')} |"
         )
+    if doc.get("int4_over_llamacpp") is not None:
+        print(f"int4 tok/s / llama.cpp tok/s, same GGUF: {doc['int4_over_llamacpp']}")
     starts = doc["cold_start_s"]
     print(f"\nCold start: first {starts['first']} s, cached {starts['cached']} s")
     print(f"Ingest, turns/s: {doc['ingest']}")
@@ -140,6 +153,9 @@ def main() -> int:
     docs, seconds = {}, {}
     for name, (full, quick) in CASES.items():
         if args.only and name not in args.only:
+            continue
+        if name == "llamacpp_speed" and not have_llamacpp():
+            print("[bench] llamacpp_speed skipped: no llamacpp extra", file=sys.stderr)
             continue
         case_args = quick if args.quick else full
         if name in ("generation", "ingest"):

@@ -71,6 +71,8 @@ def _settings_used(settings: Settings) -> dict[str, object]:
         "generator",
         "encoder",
         "reader_weights",
+        "model",
+        "base_url",
     )
     shown: dict[str, object] = {n: getattr(settings, n) for n in names}
     shown["generator"] = shown["generator"] or "packaged"
@@ -136,7 +138,13 @@ def eval_locomo(
     except OSError as exc:
         raise MemchatError(f"cannot create {out}: {exc.strerror}") from None
     weights = str(args.reader_weights) if args.reader_weights else None
-    settings = load_settings(db=str(out / "locomo.db"), reader_weights=weights)
+    settings = load_settings(
+        db=str(out / "locomo.db"),
+        reader_weights=weights,
+        model=getattr(args, "model", None),  # the global --model / --base-url / --allow-remote
+        base_url=getattr(args, "base_url", None),
+        allow_remote=getattr(args, "allow_remote", None),
+    )
     if build is None:
         from agent.bootstrap import build_agent
 
