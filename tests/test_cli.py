@@ -45,7 +45,8 @@ def test_ask_json_contract(run) -> None:
     code, out, _ = run("ask", "My name is Sam and I am vegetarian.", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) >= {"reply", "read", "written", "timings_ms"}
+    assert set(data) >= {"reply", "read", "written", "timings_ms", "model"}
+    assert data["model"] == "fake-words"  # the chat model in use (issue 18)
     assert set(data["timings_ms"]) == {"encode", "read", "generate", "write", "total"}
     assert {(w["kind"], w["key"], w["value"], w["action"]) for w in data["written"]} >= {
         ("preference", "name", "Sam", "add"),
@@ -493,3 +494,18 @@ def test_a_reply_that_fails_unexpectedly_is_one_line_and_keeps_the_message(
     assert "RuntimeError: cannot allocate memory" in err and "your message is saved" in err
     _, out, _ = run("memories", "list", "--kind", "turn", "--json")
     assert [said(m["key"]) for m in json.loads(out)] == ["Tell me a story"]
+
+
+def test_models_lists_the_model_in_use_and_gguf_files_found(run, tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "tiny.gguf").write_bytes(b"GGUF")
+    code, out, err = run("--model", "gguf:/x/y.gguf", "models", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert listed["configured"] == "gguf:/x/y.gguf (llama.cpp)"
+    assert str(tmp_path / "models" / "tiny.gguf") in listed["found"]
+    assert listed["packaged"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    code, out, _ = run("models")
+    assert code == 0 and "in use:   the packaged SmolLM2-135M-Instruct" in out
+    code, out, _ = run("--model", "m", "--base-url", "http://127.0.0.1:9/v1", "models")
+    assert code == 0 and "cannot reach the model server at http://127.0.0.1:9/v1" in out

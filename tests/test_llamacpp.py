@@ -26,6 +26,7 @@ import pytest
 
 from agent.errors import MemchatError
 from agent.models.locate import GENERATOR, package_dir
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,6 +134,10 @@ def test_a_missing_or_foreign_gguf_is_one_line(memchat, tmp_path: Path) -> None:
     foreign.write_text("not a model")
     refused = memchat("--model", f"gguf:{foreign}", "ask", "hi", status=1)
     assert refused.stderr.count("\n") == 1 and "is not a GGUF file" in refused.stderr
+    damaged = tmp_path / "cut.gguf"
+    damaged.write_bytes(GGUF.read_bytes()[:4096])  # a GGUF header, cut off
+    cut = memchat("--model", f"gguf:{damaged}", "ask", "hi", status=1)
+    assert cut.stderr.count("\n") == 1 and "cut.gguf" in cut.stderr
 
 
 def test_a_served_model_answers_and_is_stored_with_the_turn(memchat, server) -> None:
@@ -218,3 +223,33 @@ def test_the_locomo_evaluation_runs_with_a_chosen_model(memchat, server, tmp_pat
         report = json.loads((out / "report.json").read_text())
         assert report["settings"]["model"] == model
         assert report["questions"] == 5 and json.loads(done.stdout)["f1"] is not None
+
+
+async def test_the_ui_streams_a_served_reply_and_names_the_model(server, tmp_path: Path) -> None:
+    """The chat UI with the server's model: the reply arrives in pieces, the header names the
+    model once it is loaded, and the stored reply carries its name."""
+    from tests.conftest import make_fake_agent
+    from tests.test_tui_chat import send, settle
+    from tui.app import MemchatApp
+    from tui.widgets.messages import Reply
+
+    agent = make_fake_agent(tmp_path, model=ALIAS, base_url=server.url, max_new_tokens=40)
+    from agent.models.backends import load_chat_model
+
+    chat = load_chat_model(agent.settings, print)
+    agent.models._load_generator = lambda: chat  # type: ignore[attr-defined]
+    app = MemchatApp(agent, load_models=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: f"model: {ALIAS}" in app.sub_title, "the header names it")
+        await send(pilot, "Tell me a story about a lighthouse.")
+        reply = app.screen.query_one(Reply)
+        lengths: set[int] = set()
+        await until(
+            pilot,
+            lambda: lengths.add(len(reply.text)) or reply.result is not None,
+            "the reply ends",
+        )
+        await settle(pilot)
+        assert reply.result is not None and reply.result.model == ALIAS
+        assert len(lengths - {0}) > 1  # seen growing: streamed, not all at once
+    assert stored_replies(tmp_path)[-1][2] == ALIAS

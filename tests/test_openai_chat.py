@@ -172,3 +172,12 @@ def test_a_server_that_dies_mid_reply_keeps_the_turn_and_the_partial_reply(
         ("user", "Tell me a story about a cat.", "complete", ""),
         ("assistant", "Once upon a time", "cut", "small"),
     ]
+
+
+def test_a_server_that_does_not_answer_in_time_is_one_line() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    chat = chat_with(slow)
+    with pytest.raises(MemchatError, match=r"^the model server at http://127.0.0.1:9/v1 did not"):
+        list(chat.stream([{"role": "user", "content": "hi"}], 5))

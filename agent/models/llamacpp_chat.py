@@ -23,7 +23,10 @@ def gguf_context_length(path: Path) -> int | None:
     """The context length the GGUF file's metadata gives (`<arch>.context_length`)."""
     import gguf
 
-    fields = gguf.GGUFReader(str(path)).fields
+    try:
+        fields = gguf.GGUFReader(str(path)).fields
+    except Exception as exc:  # a damaged file can fail the reader anywhere: one line
+        raise ModelMissingError(f"{path} is not a readable GGUF file ({exc})") from exc
     arch_field = fields.get("general.architecture")
     if arch_field is None:
         return None
