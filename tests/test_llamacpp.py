@@ -225,22 +225,29 @@ def test_the_locomo_evaluation_runs_with_a_chosen_model(memchat, server, tmp_pat
         assert report["questions"] == 5 and json.loads(done.stdout)["f1"] is not None
 
 
-async def test_the_ui_streams_a_served_reply_and_names_the_model(server, tmp_path: Path) -> None:
-    """The chat UI with the server's model: the reply arrives in pieces, the header names the
-    model once it is loaded, and the stored reply carries its name."""
+@pytest.mark.parametrize("kind", ["server", "gguf"])
+async def test_the_ui_streams_the_reply_and_names_the_model(
+    server, tmp_path: Path, kind: str
+) -> None:
+    """The chat UI with a served model and with a GGUF file run by llama.cpp: the reply
+    arrives in pieces, the header names the model once it is loaded, and the stored reply
+    carries its name."""
+    from agent.models.backends import load_chat_model
     from tests.conftest import make_fake_agent
     from tests.test_tui_chat import send, settle
     from tui.app import MemchatApp
     from tui.widgets.messages import Reply
 
-    agent = make_fake_agent(tmp_path, model=ALIAS, base_url=server.url, max_new_tokens=40)
-    from agent.models.backends import load_chat_model
-
+    if kind == "server":
+        agent = make_fake_agent(tmp_path, model=ALIAS, base_url=server.url, max_new_tokens=40)
+    else:
+        agent = make_fake_agent(tmp_path, model=f"gguf:{GGUF}", max_new_tokens=40)
     chat = load_chat_model(agent.settings, print)
+    name = chat.name
     agent.models._load_generator = lambda: chat  # type: ignore[attr-defined]
     app = MemchatApp(agent, load_models=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: f"model: {ALIAS}" in app.sub_title, "the header names it")
+        await until(pilot, lambda: f"model: {name}" in app.sub_title, "the header names it")
         await send(pilot, "Tell me a story about a lighthouse.")
         reply = app.screen.query_one(Reply)
         lengths: set[int] = set()
@@ -250,6 +257,6 @@ async def test_the_ui_streams_a_served_reply_and_names_the_model(server, tmp_pat
             "the reply ends",
         )
         await settle(pilot)
-        assert reply.result is not None and reply.result.model == ALIAS
+        assert reply.result is not None and reply.result.model == name
         assert len(lengths - {0}) > 1  # seen growing: streamed, not all at once
-    assert stored_replies(tmp_path)[-1][2] == ALIAS
+    assert stored_replies(tmp_path)[-1][2] == name
