@@ -116,7 +116,7 @@ async def test_switch_with_s_and_enter(seeded: Agent) -> None:
         await pilot.press("s")
         await pilot.pause()
         assert seeded.profile_name == "bob"
-        assert app.sub_title == "profile: bob"
+        assert app.sub_title == "profile: bob · model: fake-words"
         assert [r[0] for r in table_rows(app)] == ["● bob", "  default"]
         assert active_line(app).startswith("Active profile: ● bob (")
         assert "Switched to profile 'bob'." in messages(app)
@@ -124,7 +124,7 @@ async def test_switch_with_s_and_enter(seeded: Agent) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert seeded.profile_name == "default"
-        assert app.sub_title == "profile: default"
+        assert app.sub_title == "profile: default · model: fake-words"
 
 
 async def test_reset_wrong_name_keeps_confirm_disabled_and_escape_cancels(seeded: Agent) -> None:
@@ -307,7 +307,7 @@ async def test_deleting_the_active_profile_switches_to_default(seeded: Agent) ->
         await open_profiles(pilot)
         await type_confirm(pilot, "d", "bob", export=True)
         assert seeded.profile_name == "default"
-        assert app.sub_title == "profile: default"
+        assert app.sub_title == "profile: default · model: fake-words"
         assert sorted(counts(seeded)) == ["default"]
         assert [r[0] for r in table_rows(app)] == ["● default"]
         assert list((seeded.settings.home / "exports").glob("bob-*.jsonl"))
