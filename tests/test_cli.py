@@ -123,6 +123,7 @@ def test_add_json(run) -> None:
         (["ask", "hello", "--hops", "0"], 2, "is not at least 1"),
         (["--db", "other.db", "eval", "locomo", "--data", "x.json"], 2, "--db and --profile"),
         (["--profile", "p", "eval", "locomo", "--data", "x.json"], 2, "do not apply to it"),
+        (["--db", "x.db", "eval", "longmemeval", "--data", "x.json"], 2, "<out>/longmemeval.db"),
     ],
 )
 def test_errors_are_one_line_with_status(run, argv: list[str], status: int, message: str) -> None:

@@ -164,8 +164,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         if args.command == "eval" and (args.db or args.profile):
             parser.error(
-                "eval uses its own database (<out>/locomo.db, one profile per conversation): "
-                "--db and --profile do not apply to it"
+                f"eval uses its own database (<out>/{args.action}.db, one profile per "
+                "conversation or question): --db and --profile do not apply to it"
             )
     except SystemExit as exc:  # --help, or bad usage (status 2) already explained by argparse
         return int(exc.code or 0)

@@ -14,7 +14,7 @@ from agent.settings import load_settings
 from agent.text import counted
 from storage.db import StorageError
 from tui import render
-from tui.eval_command import eval_locomo
+from tui.eval_command import eval_locomo, eval_longmemeval
 from tui.models_command import models
 from tui.reindex_command import reindex
 from tui.render import counts_text, dump
@@ -393,4 +393,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("reindex", None): reindex,
     ("models", None): models,
     ("eval", "locomo"): eval_locomo,
+    ("eval", "longmemeval"): eval_longmemeval,
 }

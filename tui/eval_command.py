@@ -1,7 +1,9 @@
-"""`memchat eval locomo`: the LoCoMo evaluation from the command line (DESIGN section 7).
+"""`memchat eval locomo` and `memchat eval longmemeval`: the memory evaluations from the
+command line (DESIGN section 7).
 
-The run never touches the user's data: it builds its own agent on `<out>/locomo.db` (one
-profile `locomo-<sample_id>` per conversation, reset first) with the configured models.
+A run never touches the user's data: it builds its own agent on `<out>/locomo.db` (one profile
+`locomo-<sample_id>` per conversation) or `<out>/longmemeval.db` (one profile
+`lme-<question_id>` per question), each profile reset first, with the configured models.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ BuildAgent = Callable[[Settings], Agent]
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
-    """Add `eval locomo` to the top-level subcommands `sub`."""
-    evals = sub.add_parser("eval", help="evaluate the memory on a benchmark (LoCoMo)")
+    """Add `eval locomo` and `eval longmemeval` to the top-level subcommands `sub`."""
+    evals = sub.add_parser("eval", help="evaluate the memory on a benchmark (LoCoMo, LongMemEval)")
     esub = evals.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = esub.add_parser(
         "locomo",
@@ -59,6 +61,46 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="read with this learned reader (as the setting reader_weights does) and report it "
         "against the untrained read, apart on the conversations it was not trained on",
+    )
+    _add_longmemeval_parser(esub)
+
+
+def _add_longmemeval_parser(esub: argparse._SubParsersAction) -> None:
+    """`eval longmemeval`: its options (see `eval_longmemeval`)."""
+    p = esub.add_parser(
+        "longmemeval",
+        help="turn and session recall (and token F1) on LongMemEval questions",
+        description="Ingest each LongMemEval question's haystack into a fresh profile of a "
+        "separate database (<out>/longmemeval.db; --db and --profile are refused), read the "
+        "question with the product's read and the dense and BM25 baselines, and answer it. "
+        "Writes report.json, report.md, recall.png and questions.jsonl to --out.",
+    )
+    p.add_argument(
+        "--data", type=Path, required=True, metavar="FILE", help="a LongMemEval .json[.gz|.xz] file"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("longmemeval-report"),
+        metavar="DIR",
+        help="output folder, also holding the evaluation database (default: ./longmemeval-report)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    p.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="evaluate only the first N questions (after --types; default: all)",
+    )
+    p.add_argument(
+        "--types",
+        metavar="T,...",
+        help="only these question types, comma-separated (e.g. multi-session,knowledge-update)",
+    )
+    p.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="recall only: no answers generated (F1 and contains-answer are null)",
     )
 
 
@@ -118,6 +160,29 @@ def _summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
     return lines
 
 
+def _eval_agent(
+    args: argparse.Namespace, db: Path, build: BuildAgent | None, reader_weights: str | None = None
+) -> Agent:
+    """The evaluation's own agent on `db` (its folder created), with the global --model /
+    --base-url / --allow-remote; `build` makes it (default: `agent.bootstrap.build_agent`)."""
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MemchatError(f"cannot create {db.parent}: {exc.strerror}") from None
+    settings = load_settings(
+        db=str(db),
+        reader_weights=reader_weights,
+        model=getattr(args, "model", None),
+        base_url=getattr(args, "base_url", None),
+        allow_remote=getattr(args, "allow_remote", None),
+    )
+    if build is None:
+        from agent.bootstrap import build_agent
+
+        return build_agent(settings, progress=_progress)
+    return build(settings)
+
+
 def eval_locomo(
     args: argparse.Namespace, make_agent: Callable[[], Agent], build: BuildAgent | None = None
 ) -> int:
@@ -133,24 +198,8 @@ def eval_locomo(
     out: Path = args.out
     if args.reader_weights and not args.reader_weights.is_file():  # before any work is done
         raise UsageError(f"--reader-weights: no such file {args.reader_weights}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MemchatError(f"cannot create {out}: {exc.strerror}") from None
     weights = str(args.reader_weights) if args.reader_weights else None
-    settings = load_settings(
-        db=str(out / "locomo.db"),
-        reader_weights=weights,
-        model=getattr(args, "model", None),  # the global --model / --base-url / --allow-remote
-        base_url=getattr(args, "base_url", None),
-        allow_remote=getattr(args, "allow_remote", None),
-    )
-    if build is None:
-        from agent.bootstrap import build_agent
-
-        agent = build_agent(settings, progress=_progress)
-    else:
-        agent = build(settings)
+    agent = _eval_agent(args, out / "locomo.db", build, reader_weights=weights)
     run = run_locomo(agent, samples, retrieval_only=args.retrieval_only)
     doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
     try:
@@ -162,4 +211,65 @@ def eval_locomo(
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         print("\n".join(_summary_lines(doc, paths)))
+    return 0
+
+
+def _lme_summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
+    """The short text summary of a LongMemEval run."""
+
+    def row(name: str, d: dict) -> str:
+        turns = "  ".join(f"@{k} {_num(v)}" for k, v in d["recall_at"].items())
+        sessions = "  ".join(f"any@{k} {_num(v)}" for k, v in d["session_recall_any_at"].items())
+        return f"  {name:<8} turn {turns}   session {sessions}  NDCG@10 {_num(d['ndcg_at_10'])}"
+
+    lines = [
+        f"LongMemEval: {counted(doc['questions'], 'question')} "
+        f"({doc['abstention']['questions']} abstention apart), {doc['elapsed_s']} s, "
+        f"ingest {doc['ingest_turns_per_s']} turns/s",
+        row("default", doc),
+        *(row(m, d) for m, d in doc["baselines"].items()),
+    ]
+    if not doc["retrieval_only"]:
+        lines.append(
+            f"token F1 {_num(doc['f1'])}, contains answer {_num(doc['contains_answer'])} "
+            "(the official score uses a GPT-4o judge, not available offline)"
+        )
+    lines.append("report: " + ", ".join(str(p) for p in paths.values()))
+    return lines
+
+
+def _types_arg(text: str | None) -> list[str] | None:
+    """--types a,b -> ["a", "b"] (None when not given)."""
+    if text is None:
+        return None
+    types = [t.strip() for t in text.split(",") if t.strip()]
+    if not types:
+        raise UsageError("--types: give at least one question type")
+    return types
+
+
+def eval_longmemeval(
+    args: argparse.Namespace, make_agent: Callable[[], Agent], build: BuildAgent | None = None
+) -> int:
+    """Run the LongMemEval evaluation. `make_agent` (the user's agent) is not used: the run has
+    its own database in --out; `build` makes that agent (default: `agent.bootstrap.build_agent`)."""
+    from agent.eval.longmemeval import run_longmemeval
+    from agent.eval.longmemeval_data import load_longmemeval, select_questions
+    from agent.eval.longmemeval_report import summarize, write_questions, write_reports
+
+    types = _types_arg(args.types)
+    questions = select_questions(load_longmemeval(args.data), types, args.limit)
+    out: Path = args.out
+    agent = _eval_agent(args, out / "longmemeval.db", build)
+    run = run_longmemeval(agent, questions, retrieval_only=args.retrieval_only)
+    doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
+    try:
+        paths = write_reports(doc, out)
+        write_questions(run.results, out / "questions.jsonl")
+    except OSError as exc:
+        raise MemchatError(f"cannot write the report to {out}: {exc.strerror}") from None
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print("\n".join(_lme_summary_lines(doc, paths)))
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import torch
 
@@ -132,12 +133,16 @@ def ingest_session(
     return dia_of_turn
 
 
+Where = TypeVar("Where")  # what a Turn row maps to: a dialogue id, a (session, turn) pair
+
+
 def memory_map(
-    agent: Agent, profile_id: int, dia_of_turn: dict[int, str]
-) -> tuple[dict[int, str], dict[int, str]]:
-    """(memory id -> dialogue id, memory id -> key text) for every memory of the profile;
-    extracted memories map to their source turn."""
-    dia_of, key_of = {}, {}
+    agent: Agent, profile_id: int, dia_of_turn: dict[int, Where]
+) -> tuple[dict[int, Where], dict[int, str]]:
+    """(memory id -> where its source turn is, memory id -> key text) for every memory of the
+    profile, given Turn row id -> where; extracted memories map to their source turn."""
+    dia_of: dict[int, Where] = {}
+    key_of: dict[int, str] = {}
     with agent.sessions() as s:
         for m in repo.list_memories(s, profile_id):
             key_of[m.id] = m.key_text

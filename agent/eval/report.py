@@ -35,13 +35,14 @@ def percentile(values: Iterable[float | None], p: float) -> float | None:
     return data[low] + (data[high] - data[low]) * (rank - low)
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """`value` rounded to `digits` (None stays None)."""
     return None if value is None else round(value, digits)
 
 
 def _recall(rows: list[QuestionResult], method: str) -> dict[str, float | None]:
     table = mean_recall((r.ranked.get(method, []), r.evidence) for r in rows)
-    return {k: _round(v) for k, v in table.items()}
+    return {k: rounded(v) for k, v in table.items()}
 
 
 def _by_category(rows: list[QuestionResult], method: str) -> dict[str, dict[str, float | None]]:
@@ -51,8 +52,8 @@ def _by_category(rows: list[QuestionResult], method: str) -> dict[str, dict[str,
 def _latency(rows: list[QuestionResult], method: str) -> dict[str, float | None]:
     reads = [r.read_ms.get(method) for r in rows]
     return {
-        "read_p50": _round(percentile(reads, 50), 2),
-        "read_p95": _round(percentile(reads, 95), 2),
+        "read_p50": rounded(percentile(reads, 50), 2),
+        "read_p95": rounded(percentile(reads, 95), 2),
     }
 
 
@@ -84,7 +85,7 @@ def _share(results: list[QuestionResult], source_kind: str) -> float | None:
     """The share of `results` answered from `source_kind` (None without results)."""
     if not results:
         return None
-    return _round(sum(r.answered_from == source_kind for r in results) / len(results))
+    return rounded(sum(r.answered_from == source_kind for r in results) / len(results))
 
 
 def _answered_from(results: list[QuestionResult]) -> dict[str, float | None]:
@@ -99,18 +100,18 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
     qa = not run.retrieval_only
     answers = [r.answer_ms for r in main]
     latency = _latency(main, "default")
-    latency["answer_p50"] = _round(percentile(answers, 50), 2) if qa else None
-    latency["answer_p95"] = _round(percentile(answers, 95), 2) if qa else None
+    latency["answer_p50"] = rounded(percentile(answers, 50), 2) if qa else None
+    latency["answer_p95"] = rounded(percentile(answers, 95), 2) if qa else None
     return {
         "recall_at": _recall(main, "default"),
         "recall_at_by_category": _by_category(main, "default"),
-        "f1": _round(mean(r.f1 for r in main)) if qa else None,
+        "f1": rounded(mean(r.f1 for r in main)) if qa else None,
         "f1_by_category": {
-            str(c): (_round(mean(r.f1 for r in main if r.category == c)) if qa else None)
+            str(c): (rounded(mean(r.f1 for r in main if r.category == c)) if qa else None)
             for c in MAIN_CATEGORIES
         },
         "latency_ms": latency,
-        "prompt_tokens_mean": _round(mean(r.prompt_tokens for r in main), 1) if qa else None,
+        "prompt_tokens_mean": rounded(mean(r.prompt_tokens for r in main), 1) if qa else None,
         "answered_from": _answered_from(main) if qa else None,
         "baselines": {
             m: {
@@ -125,7 +126,7 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
         "conversations": run.conversations,
         "category_5": {
             "count": len(adversarial),
-            "f1": _round(mean(r.f1 for r in adversarial)) if qa else None,
+            "f1": rounded(mean(r.f1 for r in adversarial)) if qa else None,
             "abstained": _share(adversarial, "nothing") if qa else None,
             "recall_at": _recall(adversarial, "default"),
         },
@@ -144,7 +145,8 @@ def summarize(run: RunResult, data: str = "", settings: dict[str, Any] | None = 
     }
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
+def fmt(value: float | None, digits: int = 3) -> str:
+    """`value` with `digits` decimals for a table; "-" for None."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -178,12 +180,12 @@ def markdown(doc: dict) -> str:
         "|" + "---|" * 2 + "---:|" * (len(head) - 2),
     ]
     for label, n, tables in _recall_rows(doc):
-        cells = [_fmt(tables[m][str(k)]) for k in RECALL_KS for m in methods]
+        cells = [fmt(tables[m][str(k)]) for k in RECALL_KS for m in methods]
         lines.append(f"| {label} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "| method | read p50 ms | read p95 ms |", "|---|---:|---:|"]
     for m in methods:
         lat = doc["latency_ms"] if m == "default" else doc["baselines"][m]["latency_ms"]
-        lines.append(f"| {m} | {_fmt(lat['read_p50'], 1)} | {_fmt(lat['read_p95'], 1)} |")
+        lines.append(f"| {m} | {fmt(lat['read_p50'], 1)} | {fmt(lat['read_p95'], 1)} |")
     lines.append(
         "\nThe default read's latency includes encoding the question; dense encodes all "
         "questions of a conversation beforehand in one batch."
@@ -195,15 +197,15 @@ def markdown(doc: dict) -> str:
     else:
         lat, f1 = doc["latency_ms"], doc["f1_by_category"]
         lines += [
-            f"- F1 (official scorer), categories 1-4: {_fmt(doc['f1'])}; by category: "
-            + ", ".join(f"{c} {CATEGORIES[int(c)]} {_fmt(v)}" for c, v in f1.items()),
-            f"- category 5 (says not mentioned): {_fmt(doc['category_5']['f1'])}, "
-            f"abstained: {_fmt(doc['category_5']['abstained'])}",
+            f"- F1 (official scorer), categories 1-4: {fmt(doc['f1'])}; by category: "
+            + ", ".join(f"{c} {CATEGORIES[int(c)]} {fmt(v)}" for c, v in f1.items()),
+            f"- category 5 (says not mentioned): {fmt(doc['category_5']['f1'])}, "
+            f"abstained: {fmt(doc['category_5']['abstained'])}",
             "- categories 1-4 answered from: "
-            + ", ".join(f"{k} {_fmt(v)}" for k, v in doc["answered_from"].items()),
-            f"- answer latency p50 {_fmt(lat['answer_p50'], 0)} ms, "
-            f"p95 {_fmt(lat['answer_p95'], 0)} ms",
-            f"- prompt tokens per question (mean): {_fmt(doc['prompt_tokens_mean'], 1)}",
+            + ", ".join(f"{k} {fmt(v)}" for k, v in doc["answered_from"].items()),
+            f"- answer latency p50 {fmt(lat['answer_p50'], 0)} ms, "
+            f"p95 {fmt(lat['answer_p95'], 0)} ms",
+            f"- prompt tokens per question (mean): {fmt(doc['prompt_tokens_mean'], 1)}",
         ]
     settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
     return "\n".join(lines + ["", f"Settings: {settings or '-'}", ""])
@@ -232,7 +234,7 @@ def _reader_lines(reader: dict | None) -> list[str]:
             continue
         name = f"{label}: {', '.join(split['conversations'])}"
         cells = [
-            _fmt(split[m]["recall_at"][str(k)]) for k in RECALL_KS for m in ("untrained", "learned")
+            fmt(split[m]["recall_at"][str(k)]) for k in RECALL_KS for m in ("untrained", "learned")
         ]
         lines.append(f"| {name} | {split['questions']} | " + " | ".join(cells) + " |")
     return lines
