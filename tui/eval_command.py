@@ -35,20 +35,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "with the product's read and the dense and BM25 baselines, and answer it. Writes "
         "report.json, report.md, recall.png and questions.jsonl to --out.",
     )
-    p.add_argument("--data", type=Path, required=True, metavar="FILE", help="a LoCoMo JSON file")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("locomo-report"),
-        metavar="DIR",
-        help="output folder, also holding the evaluation database (default: ./locomo-report)",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
-    p.add_argument(
-        "--limit",
-        type=positive_int,
-        metavar="N",
-        help="evaluate only the first N conversations of the file (default: all)",
+    _add_run_options(
+        p, "a LoCoMo JSON file", "locomo-report", "the first N conversations of the file"
     )
     p.add_argument(
         "--retrieval-only",
@@ -65,6 +53,22 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     _add_longmemeval_parser(esub)
 
 
+def _add_run_options(p: argparse.ArgumentParser, data: str, out: str, limit: str) -> None:
+    """--data, --out, --json and --limit, which every evaluation takes."""
+    p.add_argument("--data", type=Path, required=True, metavar="FILE", help=data)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(out),
+        metavar="DIR",
+        help=f"output folder, also holding the evaluation database (default: ./{out})",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    p.add_argument(
+        "--limit", type=positive_int, metavar="N", help=f"evaluate only {limit} (default: all)"
+    )
+
+
 def _add_longmemeval_parser(esub: argparse._SubParsersAction) -> None:
     """`eval longmemeval`: its options (see `eval_longmemeval`)."""
     p = esub.add_parser(
@@ -75,22 +79,11 @@ def _add_longmemeval_parser(esub: argparse._SubParsersAction) -> None:
         "question with the product's read and the dense and BM25 baselines, and answer it. "
         "Writes report.json, report.md, recall.png and questions.jsonl to --out.",
     )
-    p.add_argument(
-        "--data", type=Path, required=True, metavar="FILE", help="a LongMemEval .json[.gz|.xz] file"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("longmemeval-report"),
-        metavar="DIR",
-        help="output folder, also holding the evaluation database (default: ./longmemeval-report)",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
-    p.add_argument(
-        "--limit",
-        type=positive_int,
-        metavar="N",
-        help="evaluate only the first N questions (after --types; default: all)",
+    _add_run_options(
+        p,
+        "a LongMemEval .json[.gz|.xz] file",
+        "longmemeval-report",
+        "the first N questions (after --types)",
     )
     p.add_argument(
         "--types",

@@ -23,7 +23,7 @@ from agent.eval.longmemeval import (
     turn_recall,
 )
 from agent.eval.longmemeval_data import QUESTION_TYPES
-from agent.eval.report import fmt, mean, percentile, rounded
+from agent.eval.report import fmt, mean, percentile, rounded, write_report_files
 from agent.text import counted
 
 JUDGE_NOTE = (
@@ -264,13 +264,8 @@ def plot(doc: dict, path: Path) -> None:
 
 
 def write_reports(doc: dict, out: Path) -> dict[str, Path]:
-    """report.json, report.md and recall.png in `out` (created if missing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "recall.png"}
-    paths["json"].write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown(doc), encoding="utf-8")
-    plot(doc, paths["png"])
-    return paths
+    """The LongMemEval report files in `out` (created if missing)."""
+    return write_report_files(doc, out, markdown, plot)
 
 
 def write_questions(results: list[LmeResult], path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -264,14 +264,25 @@ def plot(doc: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def write_reports(doc: dict, out: Path) -> dict[str, Path]:
-    """report.json, report.md and recall.png in `out` (created if missing)."""
+def write_report_files(
+    doc: dict,
+    out: Path,
+    as_markdown: Callable[[dict], str],
+    draw: Callable[[dict, Path], None],
+) -> dict[str, Path]:
+    """report.json, report.md (`as_markdown`) and recall.png (`draw`) in `out` (created if
+    missing): the files every evaluation writes."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "recall.png"}
     paths["json"].write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown(doc), encoding="utf-8")
-    plot(doc, paths["png"])
+    paths["md"].write_text(as_markdown(doc), encoding="utf-8")
+    draw(doc, paths["png"])
     return paths
+
+
+def write_reports(doc: dict, out: Path) -> dict[str, Path]:
+    """The LoCoMo report files in `out`."""
+    return write_report_files(doc, out, markdown, plot)
 
 
 def write_questions(results: list[QuestionResult], path: Path) -> None:
