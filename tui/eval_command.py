@@ -195,15 +195,30 @@ def eval_locomo(
     agent = _eval_agent(args, out / "locomo.db", build, reader_weights=weights)
     run = run_locomo(agent, samples, retrieval_only=args.retrieval_only)
     doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
-    try:
+
+    def write() -> dict[str, Path]:
         paths = write_reports(doc, out)
         write_questions(run.results, out / "questions.jsonl")
+        return paths
+
+    return _report(args, doc, write, _summary_lines)
+
+
+def _report(
+    args: argparse.Namespace,
+    doc: dict,
+    write: Callable[[], dict[str, Path]],
+    summary_lines: Callable[[dict, dict[str, Path]], list[str]],
+) -> int:
+    """Write the report files (`write`), then print the JSON document or the summary."""
+    try:
+        paths = write()
     except OSError as exc:
-        raise MemchatError(f"cannot write the report to {out}: {exc.strerror}") from None
+        raise MemchatError(f"cannot write the report to {args.out}: {exc.strerror}") from None
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        print("\n".join(_summary_lines(doc, paths)))
+        print("\n".join(summary_lines(doc, paths)))
     return 0
 
 
@@ -256,13 +271,10 @@ def eval_longmemeval(
     agent = _eval_agent(args, out / "longmemeval.db", build)
     run = run_longmemeval(agent, questions, retrieval_only=args.retrieval_only)
     doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
-    try:
+
+    def write() -> dict[str, Path]:
         paths = write_reports(doc, out)
         write_questions(run.results, out / "questions.jsonl")
-    except OSError as exc:
-        raise MemchatError(f"cannot write the report to {out}: {exc.strerror}") from None
-    if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        print("\n".join(_lme_summary_lines(doc, paths)))
-    return 0
+        return paths
+
+    return _report(args, doc, write, _lme_summary_lines)
