@@ -227,7 +227,7 @@ def test_the_locomo_evaluation_runs_with_a_chosen_model(memchat, server, tmp_pat
 
 @pytest.mark.parametrize("kind", ["server", "gguf"])
 async def test_the_ui_streams_the_reply_and_names_the_model(
-    server, tmp_path: Path, kind: str
+    server, tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The chat UI with a served model and with a GGUF file run by llama.cpp: the reply
     arrives in pieces, the header names the model once it is loaded, and the stored reply
@@ -245,18 +245,21 @@ async def test_the_ui_streams_the_reply_and_names_the_model(
     chat = load_chat_model(agent.settings, print)
     name = chat.name
     agent.models._load_generator = lambda: chat  # type: ignore[attr-defined]
+    pieces: list[str] = []
+    add = Reply.add
+
+    async def recording_add(self: Reply, piece: str) -> None:
+        pieces.append(piece)
+        await add(self, piece)
+
+    monkeypatch.setattr(Reply, "add", recording_add)
     app = MemchatApp(agent, load_models=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: f"model: {name}" in app.sub_title, "the header names it")
         await send(pilot, "Tell me a story about a lighthouse.")
         reply = app.screen.query_one(Reply)
-        lengths: set[int] = set()
-        await until(
-            pilot,
-            lambda: lengths.add(len(reply.text)) or reply.result is not None,
-            "the reply ends",
-        )
+        await until(pilot, lambda: reply.result is not None, "the reply ends")
         await settle(pilot)
         assert reply.result is not None and reply.result.model == name
-        assert len(lengths - {0}) > 1  # seen growing: streamed, not all at once
+        assert len(pieces) > 1 and "".join(pieces) == reply.text  # streamed piece by piece
     assert stored_replies(tmp_path)[-1][2] == name
