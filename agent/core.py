@@ -21,7 +21,8 @@ from agent.forgetting import forget_reply, forget_requested, retract
 from agent.forgetting import forgotten as forgotten_memory
 from agent.memories import MemoryActions
 from agent.memory.query_map import load_query_map
-from agent.memory.store import Encoder, MemoryStore, ReadItem, ReadResult, Written
+from agent.memory.store import MemoryStore, ReadItem, ReadResult, Written
+from agent.models_loading import Models
 from agent.profiles import ProfileActions
 from agent.prompt import Prompt, build_prompt
 from agent.reindex import ReindexActions
@@ -31,7 +32,6 @@ from agent.text import clean_message
 from agent.turn import (
     USER_SPEAKER,
     Answered,
-    Generator,
     TurnResult,
     elapsed_ms,
     generate,
@@ -54,52 +54,6 @@ def reply_sentences(message: str) -> int:
     ("would she like ...?") gets one, small talk or a statement two; past that the small
     model repeats itself and invents."""
     return 1 if asks_inference(message) else 2
-
-
-class Models:
-    """The encoder and the generator, each loaded once, on first use.
-
-    Loaders report what they are doing through `report`; whoever shows progress (the command
-    line's stderr, the UI's status line) sets `progress`. The UI loads them in a background
-    thread while the user types; a turn that needs a model meanwhile waits for that load. One
-    lock serialises all loading: two loads at once would import transformers in two threads,
-    which fails ("cannot import name ...").
-    """
-
-    def __init__(
-        self,
-        load_encoder: Callable[[], Encoder],
-        load_generator: Callable[[], Generator],
-        progress: Callable[[str], None] | None = None,
-    ) -> None:
-        self._load_encoder, self._load_generator = load_encoder, load_generator
-        self.progress = progress
-        self._encoder: Encoder | None = None
-        self._generator: Generator | None = None
-        self._loading = threading.Lock()
-
-    def report(self, message: str) -> None:
-        if self.progress is not None:
-            self.progress(message)
-
-    @property
-    def encoder(self) -> Encoder:
-        with self._loading:
-            if self._encoder is None:
-                self._encoder = self._load_encoder()
-            return self._encoder
-
-    @property
-    def generator(self) -> Generator:
-        with self._loading:
-            if self._generator is None:
-                self._generator = self._load_generator()
-            return self._generator
-
-    @property
-    def loaded(self) -> bool:
-        """Both models are in memory: a turn will not wait for a load."""
-        return self._encoder is not None and self._generator is not None
 
 
 @dataclass(frozen=True)
