@@ -146,11 +146,12 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
         started = time.perf_counter()
         requests = forget_requests(text)
         items = [] if requests else extract(text)
-        # The message, its turn memory's key and the statements it makes: one model call.
+        # The message (the query, and its turn memory's vector) and the statements it makes:
+        # one model call.
         key = turn_key(utcnow(), USER_SPEAKER, text)
-        texts = [text, key] + ([] if self.settings.review else statement_texts(items))
-        vectors = encoder.encode(texts)  # (2 + 2 * statements, d)
-        query, key_vec, encoded = vectors[0], vectors[1], vector_lookup(texts, vectors)
+        texts = [text] + ([] if self.settings.review else statement_texts(items))
+        vectors = encoder.encode(texts)  # (1 + 2 * statements, d)
+        query, encoded = vectors[0], vector_lookup(texts, vectors)
         t_encode = elapsed_ms(started)
         t0 = time.perf_counter()
         read = self.read(profile_id, query, text, hops)
@@ -163,7 +164,7 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
             if requests:  # the request itself is not remembered: it would say what to forget
                 forgotten = forget_requested(unit, requests, turn_id)
             else:
-                written = [write_turn_memory(unit, key, key_vec, turn_id, (text, query))]
+                written = [write_turn_memory(unit, key, query, turn_id, (text, query))]
                 forgotten = retract(unit, retractions(text), turn_id)
                 if self.settings.review:
                     proposed = propose(unit, items, turn_id)

@@ -47,8 +47,12 @@ class Reindexed:
 
 
 def memory_texts(row: embeddings.EmbeddedRow) -> tuple[str, str]:
-    """The (key, value) texts whose vectors a memory stores, as the write path made them."""
+    """The (key, value) texts whose vectors a memory stores, as the write path made them: a
+    turn's key vector is its words' (its value), the day and speaker of its key text being
+    matched by words, not by the encoder."""
     _, kind, key, value, source_turn_id = row
+    if kind == "turn":
+        return value, value
     return address_text(key, value, addressed_with_value(kind, source_turn_id)), value
 
 

@@ -56,7 +56,7 @@ def test_a_turn_encodes_its_message_and_statements_in_one_model_call(
 
     monkeypatch.setattr(encoder, "encode", counting_encode)
     agent.ask("My name is Sam and I am vegetarian.")
-    assert len(calls) == 1 and len(calls[0]) == 6  # message, its dated key, 2 addresses, 2 values
+    assert len(calls) == 1 and len(calls[0]) == 5  # message (= turn memory), 2 addresses, 2 values
     with agent.sessions() as s:
         diet = s.scalars(select(Memory).where(Memory.key_text == "diet")).one()
     value = torch.frombuffer(bytearray(diet.value_emb), dtype=torch.float32)

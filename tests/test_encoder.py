@@ -141,7 +141,7 @@ def test_supports_only_plain_bert_folders(tiny_folder: Path, tmp_path: Path) -> 
 def tiny_pair(tiny_folder: Path) -> tuple[Encoder, Encoder]:
     """The tiny folder loaded twice: the hand-written path and the transformers path."""
     source = ModelSource(tiny_folder, "hf")
-    return _load_source(source), _load_with_transformers(source)
+    return _load_source(source, torch.float32), _load_with_transformers(source)
 
 
 def test_tiny_folder_uses_the_hand_written_path(tiny_pair: tuple[Encoder, Encoder]) -> None:
@@ -220,7 +220,7 @@ def packaged_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Encoder, En
     """The packaged MiniLM loaded by the hand-written path and by transformers."""
     cache = tmp_path_factory.mktemp("encoder-cache")
     source = locate_encoder(Settings(home=cache / "home", cache=cache))
-    return _load_source(source), _load_with_transformers(source)
+    return _load_source(source, torch.float32), _load_with_transformers(source)
 
 
 @integration
@@ -263,3 +263,19 @@ def test_packaged_encoder_does_not_import_transformers(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert run.stdout.strip() == "False"
+
+
+@integration
+def test_the_bfloat16_forward_pass_embeds_as_float32_does(
+    packaged_pair: tuple[Encoder, Encoder], tmp_path: Path
+) -> None:
+    """The product runs the packaged MiniLM in bfloat16 for speed: its vectors must compare
+    with those stored by the float32 pass (cosine above 0.999), and stay float32 unit rows."""
+    exact, _ = packaged_pair
+    fast = _load_source(locate_encoder(Settings(home=tmp_path / "home", cache=tmp_path)))
+    assert isinstance(fast.model, MiniLM)
+    assert fast.model.weights["embeddings.word_embeddings.weight"].dtype == torch.bfloat16
+    got, expected = fast.encode(TEXTS), exact.encode(TEXTS)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got.norm(dim=1), torch.ones(len(TEXTS)), atol=1e-5)
+    assert (got * expected).sum(dim=1).min() > 0.999

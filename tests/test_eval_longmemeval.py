@@ -341,3 +341,39 @@ def test_types_and_limit_choose_the_questions(
     assert doc["questions"] == 1 and set(doc["recall_at_by_type"]) == {"single-session-assistant"}
     with pytest.raises(UsageError, match="known: single-session-user"):
         eval_longmemeval(lme_args(*argv, "--types", "bogus"), no_user_agent, builder(tmp_path))
+
+
+# ------------------------------------------------------------------ whose words (issue 19)
+
+GUITAR = _session(
+    ("user", "I play at the festival. I got my guitar serviced at a shop on Main St.", True),
+    (
+        "assistant",
+        "Getting a guitar serviced before a festival is wise: a serviced guitar stays in tune. "
+        "When a guitar is serviced the shop checks the frets, the neck, the action, the "
+        "intonation and the electronics of the guitar, and a well serviced guitar plays "
+        "better on stage, so ask them what they serviced on the guitar and what it cost.",
+        False,
+    ),
+)
+
+
+def test_the_user_s_words_outrank_the_assistant_s_long_echo(tmp_path: Path) -> None:
+    """The bug of issue 19: the assistant's long reply that repeats the user's fact ranked
+    above the user's turn that states it (length prior, more shared words). A question about
+    the user reads the user's words first; one about what the assistant said, the assistant's."""
+    raw = question("g1", "knowledge-update", "Where did I get my guitar serviced?", "Main St", [0])
+    raw["haystack_sessions"] = [GUITAR, VIOLIN, RECIPE]
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps([raw]), encoding="utf-8")
+    q = load_longmemeval(path)[0]
+    agent = make_fake_agent(tmp_path)
+    ingested = ingest_question(agent, q, EncodingCache(agent.store.encoder.encode))
+    where = ingested.position_of
+    about_me = agent.search("Where did I get my guitar serviced?", k=2).results
+    assert [where[i.id] for i in about_me] == [(0, 0), (0, 1)]
+    about_you = agent.search("What did you tell me about a guitar serviced?", k=1).results
+    assert where[about_you[0].id] == (0, 1)
+    with agent.sessions() as db:
+        speakers = db.scalars(select(Turn.speaker).order_by(Turn.id)).all()
+    assert speakers[:2] == ["", "Assistant"]

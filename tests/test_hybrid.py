@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from agent.memory.hybrid import (
+    ASSISTANT_SPEAKER,
     HybridParams,
+    asks_about_assistant,
+    assistant_discount,
     content_scores,
     follow,
     hybrid_scores,
@@ -91,6 +94,39 @@ def test_length_prior_and_key_lengths() -> None:
     close(length_prior(torch.tensor([0.0, 1.0, math.e**2])), [0.0, 0.0, 2.0])
 
 
+def test_the_length_prior_stops_at_its_cap() -> None:
+    """A 300-word reply is not more likely to hold the fact than a paragraph (issue 19)."""
+    lengths = torch.tensor([4.0, 32.0, 300.0])
+    close(length_prior(lengths, cap=32.0), [math.log(4.0), math.log(32.0), math.log(32.0)])
+    assert HybridParams().length_cap == 32.0
+    close(length_prior(lengths, cap=0.5), [0.0, 0.0, 0.0])  # a cap under 1 is no prior
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Can you remind me of the Mayo Clinic video you recommended?", True),
+        ("You mentioned a light beer; which one was it?", True),
+        ("What did you tell me about the fusion breakthrough?", True),
+        ("I was going through our previous conversation about venues.", True),
+        ("What did my dad give me as a birthday gift?", False),
+        ("Can you suggest some accessories for my camera?", False),  # a request, not a quote
+        ("Do you remember where I parked?", False),
+        ("When did Caroline go to the LGBTQ support group?", False),
+    ],
+)
+def test_asks_about_assistant(question: str, asks: bool) -> None:
+    assert asks_about_assistant(question) is asks
+
+
+def test_the_assistant_s_words_are_discounted_unless_asked_about() -> None:
+    speakers = ["", ASSISTANT_SPEAKER, "Caroline"]
+    about_me = assistant_discount("Where did I get my guitar serviced?", speakers)
+    assert about_me.tolist() == [False, True, False] and about_me.dtype == torch.bool
+    asked = assistant_discount("Which shop did you recommend for my guitar?", speakers)
+    assert asked.tolist() == [False, False, False]
+
+
 def test_hybrid_scores_by_hand() -> None:
     dense, lexical = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0.0, 0.0, 3.0])
     prev_row, next_row = chain(3)
@@ -119,6 +155,10 @@ def test_hybrid_scores_by_hand() -> None:
         params,
     )
     close(batch, [no_prior, no_prior])
+    discounted = torch.tensor([False, False, True])
+    params = dataclasses.replace(params, assistant_penalty=6.0)
+    got = hybrid_scores(dense, lexical, prev_row, next_row, speaker, params, None, discounted)
+    close(got, [no_prior[0], no_prior[1], no_prior[2] - 6.0])
 
 
 def test_params_frozen_and_weights_sum_to_one() -> None:

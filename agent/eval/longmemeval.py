@@ -2,8 +2,9 @@
 path, then the question read with the product's read and the dense and BM25 baselines over the
 same memories (turn and session recall, NDCG), and, unless retrieval-only, answered.
 
-Every metric is over the top k memories of a read, each mapped to the (session, turn) of its
-source turn (a preference or fact to the turn that stated it):
+Every metric is over the turns of the top memories of a read, each memory mapped to the
+(session, turn) of its source turn (a preference or fact to the turn that stated it), each
+turn counted once, at its best memory's rank; the top k of these:
 
 - turn recall@k: |has_answer turns among them| / |has_answer turns|;
 - session recall_any@k / recall_all@k: any / all answer sessions among their sessions;
@@ -29,6 +30,7 @@ from agent.eval.longmemeval_data import LmeQuestion, LmeSession
 from agent.eval.scorer import f1_score, normalize_answer
 from agent.extraction import Extracted, extract
 from agent.memory.batch_encode import encode_batched
+from agent.memory.hybrid import ASSISTANT_SPEAKER
 from agent.memory.store import ReadItem
 from agent.memory.unit import Unit
 from agent.text import clean_text
@@ -46,7 +48,6 @@ RECALL_KS = (1, 5, 10)
 SESSION_KS = (5, 10)
 NDCG_K = 10
 METHODS = ("default", "dense", "bm25")  # the product's read, then the baselines
-ASSISTANT_SPEAKER = "Assistant"
 
 Position = tuple[int, int]  # (session index, turn index) in the question's haystack
 
@@ -85,7 +86,9 @@ class PlannedTurn:
     items: list[Extracted]
 
     def texts(self) -> list[str]:
-        return [self.key, self.said, *statement_texts(self.items)]
+        """What the model encodes for it: the words (the turn memory's key and value vector, as
+        a chat turn's) and the statements' addresses and values."""
+        return [self.said, *statement_texts(self.items)]
 
 
 def plan_session(session: LmeSession) -> list[PlannedTurn]:
@@ -106,15 +109,17 @@ def plan_session(session: LmeSession) -> list[PlannedTurn]:
 def write_planned_turn(
     unit: Unit, session: tuple[int, LmeSession], turn: PlannedTurn, vectors: EncodingCache
 ) -> int:
-    """As the chat writes a turn: the Turn row (dated with the session), its turn memory (key:
-    day and speaker before the words; value: the words) and, for a user turn, its statements.
-    Returns the Turn row's id."""
+    """As the chat writes a turn: the Turn row (dated with the session; the assistant's named
+    as such, so the read can tell whose words a memory holds), its turn memory (key: day and
+    speaker before the words; value: the words; one vector, the words') and, for a user turn,
+    its statements. Returns the Turn row's id."""
     session_id, lme = session
+    speaker = "" if turn.role == "user" else ASSISTANT_SPEAKER
     row = repo.add_turn(
-        unit.session, unit.profile_id, session_id, turn.role, turn.said, "", lme.day
+        unit.session, unit.profile_id, session_id, turn.role, turn.said, speaker, lme.day
     )
     said = (turn.said, vectors([turn.said])[0])
-    write_turn_memory(unit, turn.key, vectors([turn.key])[0], row.id, said)
+    write_turn_memory(unit, turn.key, said[1], row.id, said)
     if turn.items:
         write_statements(unit, turn.said, row.id, vectors, turn.items)
     return row.id
@@ -279,7 +284,8 @@ def evaluate_lme_question(
         started = time.perf_counter()
         ids = method(question.question)
         result.read_ms[name] = elapsed_ms(started)
-        result.ranked[name] = [where[i] for i in ids if i in where]
+        # a turn once, at its best memory's rank (a fact stated in it may rank too)
+        result.ranked[name] = list(dict.fromkeys(where[i] for i in ids if i in where))
     reader = methods["default"]
     if qa and isinstance(reader, AgentRead):
         answer_lme(agent, result, reader.last.results)

@@ -248,6 +248,7 @@ class MemoryStore:
         text = self._texts[profile_id]
         rows = text.rows(cache)
         speakers = text.speaker_match(cache, query_text)  # (n,) bool
+        discounted = text.assistant_discount(cache, query_text)  # (n,) bool
         terms = text.query_terms(query_text)
 
         def score(cosine: torch.Tensor, previous: Hop | None) -> torch.Tensor:
@@ -258,7 +259,14 @@ class MemoryStore:
                 terms = {t: terms.get(t, 0.0) + hop_lambda * read.get(t, 0.0) for t in terms | read}
             lexical = text.lexical_scores(cache, terms)  # (n,)
             return hybrid_scores(
-                cosine, lexical, rows.prev_row, rows.next_row, speakers, params, rows.lengths
+                cosine,
+                lexical,
+                rows.prev_row,
+                rows.next_row,
+                speakers,
+                params,
+                rows.lengths,
+                discounted,
             )
 
         return score

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from agent.memory.cache import KeyCache
-from agent.memory.hybrid import speaker_match
+from agent.memory.hybrid import assistant_discount, speaker_match
 from agent.memory.lexical import (
     LexicalIndex,
     TermKey,
@@ -237,6 +237,12 @@ class TextIndex:
         """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match)."""
         named = speaker_match(query, self.speaker_names)  # (speakers,)
         return named[self.rows(cache).speaker_code]
+
+    def assistant_discount(self, cache: KeyCache, query: str) -> torch.Tensor:
+        """(n,) bool: the memory holds the assistant's words, which `query` does not ask about
+        (see hybrid.assistant_discount)."""
+        discounted = assistant_discount(query, self.speaker_names)  # (speakers,)
+        return discounted[self.rows(cache).speaker_code]
 
 
 def _links(ids: Sequence[int | None]) -> torch.Tensor:
