@@ -8,6 +8,7 @@ writes by plain driver tuples, for speed at 100k+ memories.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, select, update
@@ -16,16 +17,17 @@ from sqlalchemy.orm import Session
 from storage.models import Memory, Turn
 
 # (id, kind, key_emb, value_emb or None when it equals key_emb, key_terms, prev_id, next_id,
-#  speaker, value_text or None when it equals key_text)
+#  speaker, value_text or None when it equals key_text, when it was said)
 CacheRow = tuple[
-    int, str, bytes, bytes | None, bytes | None, int | None, int | None, str, str | None
+    int, str, bytes, bytes | None, bytes | None, int | None, int | None, str, str | None, Any
 ]
 
 
 def cache_rows(s: Session, profile_id: int) -> list[CacheRow]:
     """What a reader caches of every memory of the profile, by id, in one lean query: the
-    speaker is the source turn's ("" when none); a value blob or text equal to the key's comes
-    back as None (turns: half the bytes to copy)."""
+    speaker is the source turn's ("" when none), and so is the time it was said (the memory's
+    own when it has no source turn), as the driver returns it (see `as_datetime`); a value blob
+    or text equal to the key's comes back as None (turns: half the bytes to copy)."""
     same_emb = Memory.value_emb == Memory.key_emb
     same_text = Memory.value_text == Memory.key_text
     query = (
@@ -39,12 +41,20 @@ def cache_rows(s: Session, profile_id: int) -> list[CacheRow]:
             Memory.next_id,
             func.coalesce(Turn.speaker, ""),
             case((same_text, None), else_=Memory.value_text),
+            func.coalesce(Turn.created_at, Memory.created_at),
         )
         .outerjoin(Turn, Turn.id == Memory.source_turn_id)
         .where(Memory.profile_id == profile_id)
         .order_by(Memory.id)
     )
     return _plain_rows(s, query)  # type: ignore[return-value]
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A time column as the driver returned it (SQLite: ISO text; others: a datetime)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def _plain_rows(s: Session, query: Select[Any]) -> list[tuple[Any, ...]]:

@@ -384,16 +384,17 @@ def bump_memory_version(s: Session, profile_id: int) -> int:
     return memory_version(s, profile_id)
 
 
-def memory_speakers(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:
-    """The speaker of each memory's source turn (memories without one are left out)."""
+def memory_origins(s: Session, memory_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """The speaker of each memory's source turn and when it was said (memories without a
+    source turn are left out)."""
     if not memory_ids:
         return {}
     rows = s.execute(
-        select(Memory.id, Turn.speaker)
+        select(Memory.id, Turn.speaker, Turn.created_at)
         .join(Turn, Turn.id == Memory.source_turn_id)
         .where(Memory.id.in_(memory_ids))
     ).all()
-    return {memory_id: speaker for memory_id, speaker in rows}
+    return {memory_id: (speaker, said_at) for memory_id, speaker, said_at in rows}
 
 
 def memory_sources(

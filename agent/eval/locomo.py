@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import torch
@@ -36,7 +37,8 @@ class AgentRead:
     """The product's read, `agent.search(question, k)`; keeps the last result for the answer.
 
     `hops` and `links` change one mechanism of the settings' read (None: as configured);
-    `learned` False reads without the learned reader's query map (the untrained read).
+    `learned` False reads without the learned reader's query map (the untrained read); `now`
+    is when the questions are asked (None: the clock's), which a "two weeks ago" counts from.
     """
 
     def __init__(
@@ -48,8 +50,9 @@ class AgentRead:
         hop_lambda: float | None = None,
         hop_terms: int | None = None,
         learned: bool = True,
+        now: datetime | None = None,
     ) -> None:
-        self.agent, self.k, self.learned = agent, k, learned
+        self.agent, self.k, self.learned, self.now = agent, k, learned, now
         self.last = ReadResult([], [[]], 0.0)
         st = agent.settings
         self.hops = hops or st.hops
@@ -73,6 +76,7 @@ class AgentRead:
             self.hop_lambda,
             self.params,
             self.learned,
+            self.now,
         )
         return [item.id for item in self.last.results]
 
@@ -93,12 +97,14 @@ class MeanOfHops:
 @dataclass(frozen=True)
 class MethodContext:
     """What a method factory may use: the agent, the ingested conversation, its questions
-    (to prepare in one batch) and how many memory ids to return."""
+    (to prepare in one batch), how many memory ids to return and when they are asked (None:
+    now)."""
 
     agent: Agent
     ingested: Ingested
     questions: list[str]
     k: int
+    now: datetime | None = None
 
 
 def dense_method(ctx: MethodContext) -> Method:
@@ -135,20 +141,20 @@ def bm25_method(ctx: MethodContext) -> Method:
 
 MethodFactory = Callable[[MethodContext], Method]
 METHODS: dict[str, MethodFactory] = {
-    "default": lambda ctx: AgentRead(ctx.agent, ctx.k),
+    "default": lambda ctx: AgentRead(ctx.agent, ctx.k, now=ctx.now),
     # the default with one mechanism changed: hops (MemN2N) and temporal links (DNC)
-    "hops=1": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=1),
-    "hops=2": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=2),
-    "links on": lambda ctx: AgentRead(ctx.agent, ctx.k, links=True),
-    "links off": lambda ctx: AgentRead(ctx.agent, ctx.k, links=False),
+    "hops=1": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=1, now=ctx.now),
+    "hops=2": lambda ctx: AgentRead(ctx.agent, ctx.k, hops=2, now=ctx.now),
+    "links on": lambda ctx: AgentRead(ctx.agent, ctx.k, links=True, now=ctx.now),
+    "links off": lambda ctx: AgentRead(ctx.agent, ctx.k, links=False, now=ctx.now),
     "dense": dense_method,
     "bm25": bm25_method,
 }
 # With a learned reader (the setting reader_weights, or `eval locomo --reader-weights`): the
 # same read without and with its query map, over the same memories.
 READER_METHODS: dict[str, MethodFactory] = {
-    "reader untrained": lambda ctx: AgentRead(ctx.agent, ctx.k, learned=False),
-    "reader learned": lambda ctx: AgentRead(ctx.agent, ctx.k),
+    "reader untrained": lambda ctx: AgentRead(ctx.agent, ctx.k, learned=False, now=ctx.now),
+    "reader learned": lambda ctx: AgentRead(ctx.agent, ctx.k, now=ctx.now),
 }
 
 

@@ -26,7 +26,7 @@ from agent.core import Agent
 from agent.eval.ingest import Ingested, fresh_profile, memory_map
 from agent.eval.locomo import TOP_K, AgentRead, Method, MethodContext, method_factories
 from agent.eval.locomo import prompt_tokens as count_prompt_tokens
-from agent.eval.longmemeval_data import LmeQuestion, LmeSession
+from agent.eval.longmemeval_data import LmeQuestion, LmeSession, parse_lme_date
 from agent.eval.scorer import f1_score, normalize_answer
 from agent.extraction import Extracted, extract
 from agent.memory.batch_encode import encode_batched
@@ -306,9 +306,13 @@ class LmeRun:
     ingest_s: float  # writing the haystacks, encoding included
 
 
-def question_methods(agent: Agent, ingested: LmeIngested, question: str) -> dict[str, Method]:
-    """The product's read and the dense and BM25 baselines over the question's memories."""
-    ctx = MethodContext(agent, ingested.base, [question], TOP_K)
+def question_methods(
+    agent: Agent, ingested: LmeIngested, question: LmeQuestion
+) -> dict[str, Method]:
+    """The product's read (at the question's date) and the dense and BM25 baselines over the
+    question's memories."""
+    asked = parse_lme_date(question.question_date)
+    ctx = MethodContext(agent, ingested.base, [question.question], TOP_K, asked)
     factories = method_factories(agent)
     return {name: factories[name](ctx) for name in METHODS}
 
@@ -336,7 +340,7 @@ def run_longmemeval(
             ingest_s += time.perf_counter() - t0
             turns, memories = turns + ingested.base.turns, memories + len(ingested.base.key_of)
             bar.set_description(f"{question.question_id} read")
-            methods = question_methods(agent, ingested, question.question)
+            methods = question_methods(agent, ingested, question)
             results.append(
                 evaluate_lme_question(agent, question, methods, ingested, not retrieval_only)
             )

@@ -9,6 +9,7 @@ final score into the weights it shows: alpha = softmax(score / tau), summing to 
     score_i = c_i + lift_i + b * [speaker of i is named in the question]
               + lambda * ln(min(len_i, L)) - p * [i is the assistant's words, and the question
                                                    does not ask what the assistant said]
+              + b_t * time_match_i       (the question points at a time: agent/memory/time_prior.py)
 
 Measured on the LoCoMo dev conversations (bench/locomo_retrieval.py), turn recall@5 over
 categories 1-4: cosine 0.38, BM25 0.56, c 0.60, + one-hop lift 0.63, + speaker 0.70,
@@ -62,6 +63,7 @@ class HybridParams:
     length_prior: float = 2.0  # lambda: read weight scaled by len^(lambda / tau), len in tokens
     length_cap: float = 32.0  # L: no more prior past this many content tokens (LongMemEval)
     assistant_penalty: float = 6.0  # p, in z units: the assistant's words against the user's
+    time_boost: float = 4.0  # b_t, in z units: said when the question points at ("a week ago")
     tau: float = 2.0  # softmax temperature: max likelihood of the evidence turns on LoCoMo dev
     # multi-hop: the memories whose value words join the next hop's BM25 query (0: the read's k)
     hop_terms: int = 0
@@ -175,15 +177,17 @@ def hybrid_scores(
     params: HybridParams = HybridParams(),
     lengths: torch.Tensor | None = None,
     discounted: torch.Tensor | None = None,
+    timed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """score_i = c_i + lift_i + b * speaker_i + lambda * ln(min(len_i, L)) - p * discounted_i
-    (see the module docstring).
+    + b_t * timed_i (see the module docstring).
 
     dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared); lengths: key_lengths(...),
-    None to leave the length prior out; discounted: assistant_discount(...), None for none.
-    Returns the final score; weights = softmax(score / tau).
+    None to leave the length prior out; discounted: assistant_discount(...), timed:
+    time_prior.time_match(...), None for none. Returns the final score; weights =
+    softmax(score / tau).
     """
-    # dense, lexical, speaker_match, discounted: (..., n)   prev_row, next_row, lengths: (n,)
+    # dense, lexical, speaker_match, discounted, timed: (..., n)   prev_row, next_row, lengths: (n,)
     c = content_scores(dense, lexical, params.lexical_weight, params.dense_scale)  # (..., n)
     lift = neighbour_lift(c, prev_row, next_row, params.neighbour_decay, params.neighbour_hops)
     score = c + lift + params.speaker_boost * speaker_match.float()  # (..., n)
@@ -191,6 +195,8 @@ def hybrid_scores(
         score = score + params.length_prior * length_prior(lengths, params.length_cap)
     if discounted is not None and params.assistant_penalty:
         score = score - params.assistant_penalty * discounted.float()
+    if timed is not None and params.time_boost:
+        score = score + params.time_boost * timed
     return score
 
 

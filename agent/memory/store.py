@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import torch
@@ -25,6 +26,7 @@ from agent.memory.read import Hop, multi_hop_read, top_k
 from agent.memory.text_index import TextIndex
 from agent.memory.unit import Unit
 from storage import cache_rows, repo
+from storage.models import utcnow
 
 
 class Encoder(Protocol):
@@ -154,7 +156,7 @@ class MemoryStore:
             if not (unit.puts or unit.removed):
                 return
             version = repo.bump_memory_version(s, profile_id)
-            speakers = repo.memory_speakers(s, [m.id for m in unit.puts])
+            origins = repo.memory_origins(s, [m.id for m in unit.puts])
         cache, text = self._caches.get(profile_id), self._texts.get(profile_id)
         if cache is None or text is None:
             return
@@ -167,8 +169,8 @@ class MemoryStore:
         for m in unit.puts:
             if m.id not in unit.removed:
                 cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
-                speaker = speakers.get(m.id, "")
-                text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text)
+                speaker, said_at = origins.get(m.id, ("", m.created_at))
+                text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text, said_at)
         self._signatures[profile_id] = version
 
     def _claimer(self, profile_id: int) -> Callable[[Session], None]:
@@ -193,9 +195,11 @@ class MemoryStore:
         query_text: str = "",
         params: HybridParams | None = None,
         learned: bool = True,
+        now: datetime | None = None,
     ) -> ReadResult:
         """Attention read over the profile's memories (query vector given, already encoded);
-        `query_text` feeds the lexical and speaker parts of the hybrid score, `params` (default
+        `query_text` feeds the lexical, speaker and time parts of the hybrid score (a time it
+        names, "a week ago", is before `now`, default the clock's), `params` (default
         `self.hybrid`) its weights; `learned` False reads without the learned query map."""
         started = time.perf_counter()
         cache = self.cache(profile_id)
@@ -205,7 +209,9 @@ class MemoryStore:
             query = self.query_map.apply(query)  # a new vector: the caller's (a key too) stays
         params = params or self.hybrid
         terms_k = params.hop_terms or k
-        score = self._hybrid_score(profile_id, cache, query_text, terms_k, hop_lambda, params)
+        score = self._hybrid_score(
+            profile_id, cache, query_text, terms_k, hop_lambda, params, now or utcnow()
+        )
         hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda, score)
         picked = [self._top(cache, h, k) for h in hop_reads]
         texts = self._key_values(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
@@ -238,6 +244,7 @@ class MemoryStore:
         k: int,
         hop_lambda: float,
         params: HybridParams,
+        now: datetime,
     ) -> Callable[[torch.Tensor, Hop | None], torch.Tensor]:
         """(cosine (n,), previous hop) -> the hybrid score (n,) of agent/memory/hybrid.py.
 
@@ -249,6 +256,7 @@ class MemoryStore:
         rows = text.rows(cache)
         speakers = text.speaker_match(cache, query_text)  # (n,) bool
         discounted = text.assistant_discount(cache, query_text)  # (n,) bool
+        timed = text.time_match(cache, query_text, now)  # (n,) or None
         terms = text.query_terms(query_text)
 
         def score(cosine: torch.Tensor, previous: Hop | None) -> torch.Tensor:
@@ -267,6 +275,7 @@ class MemoryStore:
                 params,
                 rows.lengths,
                 discounted,
+                timed,
             )
 
         return score
@@ -296,14 +305,15 @@ class MemoryStore:
         hop_lambda: float = 1.0,
         params: HybridParams | None = None,
         learned: bool = True,
+        now: datetime | None = None,
     ) -> ReadResult:
-        """Encode `text` and read: a search is a read without generation.
+        """Encode `text` and read: a search is a read without generation (`now`: see `read`).
         `elapsed_ms` counts encoding and reading, not loading the model or the key cache."""
         encoder = self.encoder
         self.cache(profile_id)
         started = time.perf_counter()
         query = encoder.encode([text])[0]
-        result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params, learned)
+        result = self.read(profile_id, query, k, hops, tau, hop_lambda, text, params, learned, now)
         elapsed = (time.perf_counter() - started) * 1000
         return ReadResult(result.results, result.hops, elapsed)
 
@@ -317,14 +327,15 @@ def load_profile(
     rows = cache_rows.cache_rows(s, profile_id)
     if not rows:
         return KeyCache(dim), TextIndex(), []
-    ids, kinds, key_embs, value_embs, stored, prevs, nexts, speakers, values = zip(
+    ids, kinds, key_embs, value_embs, stored, prevs, nexts, speakers, values, said = zip(
         *rows, strict=True
     )
     stored, computed = with_missing_terms(s, ids, stored)
     keys, lengths = decode_terms(stored)
     cache = KeyCache.from_blobs(dim, ids, kinds, key_embs, value_embs)
     value_texts = {i: v for i, v in zip(ids, values, strict=True) if v is not None}
-    text = TextIndex.from_terms(ids, keys, lengths, speakers, prevs, nexts, value_texts)
+    said_at = [cache_rows.as_datetime(t) for t in said]
+    text = TextIndex.from_terms(ids, keys, lengths, speakers, prevs, nexts, value_texts, said_at)
     return cache, text, computed
 
 

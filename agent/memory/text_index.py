@@ -1,10 +1,13 @@
 """What the hybrid read needs beside the key vectors, per profile and updated on every write:
-the keys' BM25 index and lengths, each memory's speaker, and the temporal links."""
+the keys' BM25 index and lengths, each memory's speaker and when it was said, and the temporal
+links."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import torch
@@ -19,6 +22,7 @@ from agent.memory.lexical import (
     term_keys,
     tokens,
 )
+from agent.memory.time_prior import day_number, time_match, when_asked
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class RowFeatures:
     prev_row: torch.Tensor  # (n,) long, -1 for none
     next_row: torch.Tensor  # (n,) long, -1 for none
     speaker_code: torch.Tensor  # (n,) long: index into TextIndex.speaker_names
+    said_on: torch.Tensor  # (n,) float64 day number of when it was said, NaN when unknown
 
 
 class IdTable:
@@ -67,6 +72,7 @@ class TextIndex:
         self.next = IdTable(-1, torch.long)
         self.speaker = IdTable(0, torch.long)  # code; 0 is "" (no speaker)
         self.speaker_names: list[str] = [""]
+        self.said_on = IdTable(math.nan, torch.float64)  # day numbers (time_prior.day_number)
         self._speaker_code: dict[str, int] = {"": 0}
         # values that are not their key (multi-hop reads their terms; turns' are the key's), and
         # their BM25 term keys, tokenised when first read (a load tokenises nothing)
@@ -83,6 +89,7 @@ class TextIndex:
         prev_id: int | None,
         next_id: int | None,
         value_text: str | None = None,
+        said_at: datetime | None = None,
     ) -> None:
         """Index a memory (or re-index it after an edit); a new turn links after its prev."""
         key_terms = self.lexical.put_tokens(memory_id, tokens(key_text))
@@ -90,6 +97,7 @@ class TextIndex:
         self.known.add(memory_id)
         self.length[memory_id] = float(len(key_terms))
         self.speaker[memory_id] = self._speaker_codes([speaker])[0]
+        self.said_on[memory_id] = day_number(said_at)
         self.prev[memory_id] = -1 if prev_id is None else prev_id
         self.next[memory_id] = -1 if next_id is None else next_id
         if prev_id is not None and prev_id in self.known:
@@ -140,6 +148,7 @@ class TextIndex:
         prev_ids: Sequence[int | None],
         next_ids: Sequence[int | None],
         value_texts: dict[int, str],
+        said_at: Sequence[datetime | None] | None = None,
     ) -> TextIndex:
         """Build from aligned columns: the memories' key terms (`decode_terms` of the stored
         ones: all term keys (T,) and the count of each (n,)), speakers and links (consistent,
@@ -157,6 +166,7 @@ class TextIndex:
             (text.speaker, torch.tensor(text._speaker_codes(speakers), dtype=torch.long)),
             (text.prev, _links(prev_ids)),
             (text.next, _links(next_ids)),
+            (text.said_on, torch.tensor([day_number(t) for t in said_at or [None] * len(ids)])),
         ):
             table.ensure(size)
             table.data[id_tensor] = column.to(table.dtype)
@@ -187,13 +197,14 @@ class TextIndex:
             return self._rows[2]
         ids = cache.id_tensor  # (n,)
         size = int(ids.max()) + 1 if len(ids) else 0
-        for table in (self.length, self.prev, self.next, self.speaker):
+        for table in (self.length, self.prev, self.next, self.speaker, self.said_on):
             table.ensure(size)  # every cached memory is indexed; this only guards the gather
         features = RowFeatures(
             lengths=self.length.gather(ids),
             prev_row=cache.rows_of(self.prev.gather(ids)),
             next_row=cache.rows_of(self.next.gather(ids)),
             speaker_code=self.speaker.gather(ids),
+            said_on=self.said_on.gather(ids),
         )
         self._rows = (self.version, len(cache), features)
         return features
@@ -237,6 +248,14 @@ class TextIndex:
         """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match)."""
         named = speaker_match(query, self.speaker_names)  # (speakers,)
         return named[self.rows(cache).speaker_code]
+
+    def time_match(self, cache: KeyCache, query: str, now: datetime) -> torch.Tensor | None:
+        """(n,) how near each memory was said to the time `query` points at ("two weeks ago",
+        from `now`); None when it points at none (see time_prior)."""
+        asked = when_asked(query)
+        if asked is None:
+            return None
+        return time_match(self.rows(cache).said_on, day_number(now), asked)
 
     def assistant_discount(self, cache: KeyCache, query: str) -> torch.Tensor:
         """(n,) bool: the memory holds the assistant's words, which `query` does not ask about
