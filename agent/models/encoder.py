@@ -105,11 +105,11 @@ def _load_with_transformers(source: ModelSource) -> Encoder:
     return Encoder(wrapped, wrapped.dim)
 
 
-def _load_source(source: ModelSource, dtype: torch.dtype = FORWARD_DTYPE) -> Encoder:
+def _load_source(source: ModelSource, dtype: torch.dtype | None = None) -> Encoder:
     """Load an encoder from a Hugging Face folder or a `.gguf` file; `dtype` is the forward
-    pass's precision on the hand-written path."""
+    pass's precision on the hand-written path (default FORWARD_DTYPE)."""
     if source.kind == "hf" and supports(source.path):
-        minilm = MiniLM(source.path, MAX_TOKENS, dtype)
+        minilm = MiniLM(source.path, MAX_TOKENS, dtype or FORWARD_DTYPE)
         return Encoder(minilm, minilm.dim)
     return _load_with_transformers(source)
 
