@@ -129,13 +129,17 @@ def without_names(question: str, names: list[str]) -> str:
 
 
 class Embedder:
-    """MiniLM embeddings, cached on disk by the sha256 of the texts (the encoder is the cost)."""
+    """MiniLM embeddings, cached on disk by the sha256 of the texts and of how the encoder
+    runs (its input length and precision: vectors of another setting are not reused)."""
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir, self._encoder, self.seconds, self.encoded = cache_dir, None, 0.0, 0
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
-        digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:24]
+        from agent.models.encoder import FORWARD_DTYPE, MAX_TOKENS
+
+        how = f"{MAX_TOKENS}:{FORWARD_DTYPE}"
+        digest = hashlib.sha256("\x00".join([how, *texts]).encode()).hexdigest()[:24]
         path = self.cache_dir / f"{digest}.pt" if self.cache_dir else None
         if path and path.exists():
             return torch.load(path)

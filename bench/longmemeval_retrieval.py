@@ -61,10 +61,14 @@ class Embedder:
     encoder: about ten minutes for the dev file's 47k texts on 2 cores)."""
 
     def __init__(self, path: Path | None) -> None:
+        from agent.models.encoder import FORWARD_DTYPE, MAX_TOKENS
+
         self.path, self.table, self._encoder = path, {}, None
+        self.how = f"{MAX_TOKENS}:{FORWARD_DTYPE}"  # vectors of another setting are not reused
         if path is not None and path.exists():
             saved = torch.load(path)
-            self.table = dict(zip(saved["texts"], saved["vectors"].float(), strict=True))
+            if saved.get("how") == self.how:
+                self.table = dict(zip(saved["texts"], saved["vectors"].float(), strict=True))
 
     def add(self, texts: list[str]) -> None:
         missing = sorted({t for t in texts if t not in self.table}, key=len)
@@ -83,7 +87,7 @@ class Embedder:
         if self.path is not None:
             texts_all = list(self.table)
             stacked = torch.stack([self.table[t] for t in texts_all]).half()
-            torch.save({"texts": texts_all, "vectors": stacked}, self.path)
+            torch.save({"texts": texts_all, "vectors": stacked, "how": self.how}, self.path)
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
         return torch.stack([self.table[t] for t in texts])  # (len(texts), d)

@@ -135,3 +135,39 @@ def test_babi_table_puts_the_papers_figures_beside_ours(
     assert lines[0] == "| task | memn2n (en) | paper: memn2n |"
     assert "| 19 | 90.0 | 88.0 |" in lines
     assert lines[-2] == "| mean | 5.5 | 12.4 |" and lines[-1] == "| failed (> 5%) | 1 | 11 |"
+
+
+def test_longmemeval_bench_scores_every_variant_on_a_fixture(tmp_path: Path) -> None:
+    """bench/longmemeval_retrieval.py over the LongMemEval test fixture (fake vectors): every
+    variant's figures are recalls, and BM25 reads a has_answer turn first for the puppy question."""
+    from agent.eval.longmemeval_data import load_longmemeval
+    from agent.text import clean_text
+    from tests.fakes import FakeEncoder
+    from tests.test_eval_longmemeval import questions
+
+    bench = bench_module("longmemeval_retrieval")
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(questions()), encoding="utf-8")
+    chosen = [q for q in load_longmemeval(path) if not q.abstention and bench.any_gold(q)]
+    assert [q.question_id for q in chosen] == ["q1", "q2", "q3"]
+    embed = bench.Embedder(None)
+    texts = [t[2] for q in chosen for t in bench.turns_of(q)] + [
+        clean_text(q.question) for q in chosen
+    ]
+    embed.table = dict(zip(texts, FakeEncoder().encode(texts), strict=True))
+    feats = [bench.features(q, embed) for q in chosen]
+    assert feats[1].discounted.tolist() == [False] * 6  # "did you suggest": the assistant's words
+    assert feats[0].discounted.tolist() == [False, True] * 3
+    params = bench.HybridParams()
+    results = {
+        name: bench.summarise(
+            [(f.question_type, bench.question_recall(v(f, params), f)) for f in feats]
+        )
+        for name, (_, v) in bench.VARIANTS.items()
+    }
+    for by_type in results.values():
+        assert by_type["all"]["n"] == 3
+        assert all(0.0 <= by_type["all"][k] <= 1.0 for k in ("1", "5", "10", "session_any@5"))
+    assert results["bm25"]["single-session-user"]["1"] == 0.5  # 1 of its 2 has_answer turns
+    report = bench.markdown(results, {name: kind for name, (kind, _) in bench.VARIANTS.items()})
+    assert "+ time prior (b_t=4) = default" in report and "Questions: multi-session 1" in report
