@@ -370,8 +370,8 @@ def test_the_user_s_words_outrank_the_assistant_s_long_echo(tmp_path: Path) -> N
     agent = make_fake_agent(tmp_path)
     ingested = ingest_question(agent, q, EncodingCache(agent.store.encoder.encode))
     where = ingested.position_of
-    about_me = agent.search("Where did I get my guitar serviced?", k=2).results
-    assert [where[i.id] for i in about_me] == [(0, 0), (0, 1)]
+    about_me = agent.search("Where did I get my guitar serviced?", k=1).results
+    assert [where[i.id] for i in about_me] == [(0, 0)]
     about_you = agent.search("What did you tell me about a guitar serviced?", k=1).results
     assert where[about_you[0].id] == (0, 1)
     with agent.sessions() as db:

@@ -219,7 +219,7 @@ def test_a_turn_writes_the_question_s_own_embedding_not_the_mapped_one(tmp_path:
     agent = make_fake_agent(tmp_path, reader_weights=str(weights))
     turn = agent.remember("I adopted a puppy named Biscuit")
     cache = agent.store.cache(agent.profile_id())
-    expected = FakeEncoder().encode([turn.written[0].key])[0]  # the key (dated) as encoded
+    expected = FakeEncoder().encode([turn.written[0].value])[0]  # the words, as encoded
     assert any(torch.allclose(row.float(), expected, atol=1e-3) for row in cache.keys)
     assert not any(row.float().norm() > 1.5 for row in cache.keys)
 

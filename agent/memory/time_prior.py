@@ -8,9 +8,9 @@ then. Pure functions; n = memories of the active profile.
 "Ago" is not precise ("a week ago" is rarely 7.0 days), so the width grows with the distance:
 width = max(1 day, centre / 4). Only a point in time is a cue: a span ("in the past month")
 covers most of a recent history and measured no better (bench/longmemeval_retrieval.py).
-Measured on the LongMemEval_S dev questions, b_t = 4: turn recall@5 0.754 -> 0.765,
-session recall_any@5 0.957 -> 0.978; LoCoMo's questions are relative to their own sessions,
-not to now, and do not change.
+Measured on the LongMemEval_S dev questions (bench/longmemeval_retrieval.py), b_t = 4: turn
+recall@5 0.765 -> 0.776, session recall_any@5 0.957 -> 0.978; LoCoMo's questions are relative
+to their own sessions, not to now, and do not change.
 """
 
 from __future__ import annotations
