@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        default=Path("/tmp/memchat-longmemeval-embeddings.pt"),
+        default=Path(tempfile.gettempdir()) / "memchat-longmemeval-embeddings.pt",
         help="the vectors by text, kept between runs",
     )
     args = parser.parse_args(argv)
