@@ -76,6 +76,19 @@ def _plain_rows(s: Session, query: Select[Any]) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
+def memory_origins(s: Session, memory_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """The speaker of each memory's source turn and when it was said (memories without a
+    source turn are left out)."""
+    if not memory_ids:
+        return {}
+    rows = s.execute(
+        select(Memory.id, Turn.speaker, Turn.created_at)
+        .join(Turn, Turn.id == Memory.source_turn_id)
+        .where(Memory.id.in_(memory_ids))
+    ).all()
+    return {memory_id: (speaker, said_at) for memory_id, speaker, said_at in rows}
+
+
 def key_texts(s: Session, memory_ids: Sequence[int]) -> dict[int, str]:
     """The key text of each memory (ids not found are left out)."""
     found: dict[int, str] = {}

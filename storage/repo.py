@@ -384,19 +384,6 @@ def bump_memory_version(s: Session, profile_id: int) -> int:
     return memory_version(s, profile_id)
 
 
-def memory_origins(s: Session, memory_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
-    """The speaker of each memory's source turn and when it was said (memories without a
-    source turn are left out)."""
-    if not memory_ids:
-        return {}
-    rows = s.execute(
-        select(Memory.id, Turn.speaker, Turn.created_at)
-        .join(Turn, Turn.id == Memory.source_turn_id)
-        .where(Memory.id.in_(memory_ids))
-    ).all()
-    return {memory_id: (speaker, said_at) for memory_id, speaker, said_at in rows}
-
-
 def memory_sources(
     s: Session, profile_id: int, memory_ids: Sequence[int]
 ) -> dict[int, tuple[Memory, Turn | None]]:

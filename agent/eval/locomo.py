@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from agent.core import Agent
-from agent.eval.ingest import Ingested, ingest_sample
+from agent.eval.ingest import Ingested, Where, ingest_sample
 from agent.eval.locomo_data import LocomoQuestion, LocomoSample
 from agent.eval.scorer import score
 from agent.memory.hybrid import HybridParams
@@ -247,6 +247,21 @@ def answer_question(agent: Agent, result: QuestionResult, read: list[ReadItem]) 
     result.f1 = score(result.category, result.prediction, result.answer)
 
 
+def read_with_each(
+    methods: dict[str, Method], question: str, rank: Callable[[list[int]], list[Where]]
+) -> tuple[dict[str, float], dict[str, list[Where]]]:
+    """Every method's read of `question`: its latency in ms and `rank` of the memory ids it
+    returned, by method name."""
+    read_ms: dict[str, float] = {}
+    ranked: dict[str, list[Where]] = {}
+    for name, method in methods.items():
+        started = time.perf_counter()
+        ids = method(question)
+        read_ms[name] = elapsed_ms(started)
+        ranked[name] = rank(ids)
+    return read_ms, ranked
+
+
 def evaluate_question(
     agent: Agent,
     sample: LocomoSample,
@@ -259,11 +274,9 @@ def evaluate_question(
     result = QuestionResult(
         sample.sample_id, question.question, question.category, question.answer, question.evidence
     )
-    for name, method in methods.items():
-        started = time.perf_counter()
-        ids = method(question.question)
-        result.read_ms[name] = elapsed_ms(started)
-        result.ranked[name] = dia_ranking(ids, ingested.dia_of, TOP_K)
+    result.read_ms, result.ranked = read_with_each(
+        methods, question.question, lambda ids: dia_ranking(ids, ingested.dia_of, TOP_K)
+    )
     reader = methods["default"]
     if qa and isinstance(reader, AgentRead):
         answer_question(agent, result, reader.last.results)

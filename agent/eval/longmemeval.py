@@ -24,7 +24,14 @@ import torch
 
 from agent.core import Agent
 from agent.eval.ingest import Ingested, fresh_profile, memory_map
-from agent.eval.locomo import TOP_K, AgentRead, Method, MethodContext, method_factories
+from agent.eval.locomo import (
+    TOP_K,
+    AgentRead,
+    Method,
+    MethodContext,
+    method_factories,
+    read_with_each,
+)
 from agent.eval.locomo import prompt_tokens as count_prompt_tokens
 from agent.eval.longmemeval_data import LmeQuestion, LmeSession, parse_lme_date
 from agent.eval.scorer import f1_score, normalize_answer
@@ -280,12 +287,12 @@ def evaluate_lme_question(
         gold_sessions(question),
     )
     where = ingested.position_of
-    for name, method in methods.items():
-        started = time.perf_counter()
-        ids = method(question.question)
-        result.read_ms[name] = elapsed_ms(started)
+    result.read_ms, result.ranked = read_with_each(
+        methods,
+        question.question,
         # a turn once, at its best memory's rank (a fact stated in it may rank too)
-        result.ranked[name] = list(dict.fromkeys(where[i] for i in ids if i in where))
+        lambda ids: list(dict.fromkeys(where[i] for i in ids if i in where)),
+    )
     reader = methods["default"]
     if qa and isinstance(reader, AgentRead):
         answer_lme(agent, result, reader.last.results)

@@ -156,7 +156,7 @@ class MemoryStore:
             if not (unit.puts or unit.removed):
                 return
             version = repo.bump_memory_version(s, profile_id)
-            origins = repo.memory_origins(s, [m.id for m in unit.puts])
+            origins = cache_rows.memory_origins(s, [m.id for m in unit.puts])
         cache, text = self._caches.get(profile_id), self._texts.get(profile_id)
         if cache is None or text is None:
             return
