@@ -25,7 +25,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from storage.db import BUSY_TIMEOUT_MS, StorageError
+from storage.errors import StorageError
+from storage.sqlite_engine import BUSY_TIMEOUT_MS
 
 # Pages copied per step: 1024 pages of 4 KiB is 4 MiB, a progress report every few ms.
 STEP_PAGES = 1024

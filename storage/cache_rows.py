@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, Turn
+from storage.vector_column import from_vector_send
 
 # (id, kind, key_emb, value_emb or None when it equals key_emb, key_terms, prev_id, next_id,
 #  speaker, value_text or None when it equals key_text, when it was said)
@@ -47,7 +48,18 @@ def cache_rows(s: Session, profile_id: int) -> list[CacheRow]:
         .where(Memory.profile_id == profile_id)
         .order_by(Memory.id)
     )
-    return _plain_rows(s, query)  # type: ignore[return-value]
+    return _with_embeddings(s, _plain_rows(s, query))  # type: ignore[arg-type]
+
+
+def _with_embeddings(s: Session, rows: list[CacheRow]) -> list[CacheRow]:
+    """The rows with their vectors as float32 little-endian bytes: PostgreSQL's come in
+    pgvector's binary form (storage/vector_column.py), SQLite's already are."""
+    if s.connection().dialect.name != "postgresql":
+        return rows
+    return [
+        (i, kind, from_vector_send(key), value and from_vector_send(value), *rest)
+        for i, kind, key, value, *rest in rows
+    ]
 
 
 def as_datetime(value: Any) -> datetime | None:

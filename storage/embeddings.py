@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, union, update
+from sqlalchemy import bindparam, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, Profile
+from storage.vector_column import EmbeddingDim
 
 # (id, kind, key text, value text, source turn id): what deciding a memory's address text needs
 EmbeddedRow = tuple[int, str, str, str, int | None]
@@ -36,13 +37,13 @@ def record_encoder(s: Session, profile_id: int, encoder: str, dim: int) -> None:
 
 
 def stored_dims(s: Session, profile_id: int) -> set[int]:
-    """The dimensions of the profile's stored vectors, keys and values (float32: bytes / 4)."""
+    """The dimensions of the profile's stored vectors, keys and values."""
     of_profile = Memory.profile_id == profile_id
     sizes = union(
-        select(func.length(Memory.key_emb)).where(of_profile),
-        select(func.length(Memory.value_emb)).where(of_profile),
+        select(EmbeddingDim(Memory.key_emb)).where(of_profile),
+        select(EmbeddingDim(Memory.value_emb)).where(of_profile),
     )
-    return {int(size) // 4 for size in s.scalars(select(sizes.subquery().c[0]))}
+    return {int(size) for size in s.scalars(select(sizes.subquery().c[0]))}
 
 
 def embedded_rows(s: Session, profile_id: int) -> list[EmbeddedRow]:

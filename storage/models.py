@@ -1,6 +1,7 @@
 """SQLAlchemy 2.x typed models: profiles, sessions, turns, memories, memory events, turn reads.
 
-Embeddings are float32 little-endian BLOBs (`key_emb`, `value_emb`). Turn memories carry
+Embeddings (`key_emb`, `value_emb`) are float32 little-endian bytes: BLOBs on SQLite, pgvector
+`vector`s on PostgreSQL (storage/vector_column.py). Turn memories carry
 the temporal links of DESIGN section 3 sparsely: `prev_id` / `next_id` point to the turn
 memory written before / after them in the same profile. `key_terms` caches what the agent
 derives from `key_text` for its lexical index, and is cleared when the key text changes.
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -26,6 +28,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.vector_column import Embedding
 
 MEMORY_KINDS = ("turn", "preference", "fact", "note")
 EVENT_ACTIONS = ("add", "update", "forget", "free", "pin", "unpin", "import")
@@ -65,7 +69,9 @@ class Profile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Bumped by every transaction that adds, changes or removes memories of this profile:
     # a process holding cached keys compares it to know they are stale.
-    memory_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    memory_version: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), default=0, server_default="0"
+    )
     # The encoder that embedded the profile's memories ("name@digest") and its dimension, so a
     # reader with another one refuses them instead of comparing vectors of different spaces.
     # NULL until a memory is written (and in databases from before they were recorded).
@@ -122,8 +128,8 @@ class Memory(Base):
     slot: Mapped[str | None] = mapped_column(String(300), nullable=True)
     key_text: Mapped[str] = mapped_column(Text)
     value_text: Mapped[str] = mapped_column(Text)
-    key_emb: Mapped[bytes] = mapped_column(LargeBinary)
-    value_emb: Mapped[bytes] = mapped_column(LargeBinary)
+    key_emb: Mapped[bytes] = mapped_column(Embedding)
+    value_emb: Mapped[bytes] = mapped_column(Embedding)
     # DNC usage in [0, 1] as of `used_at`; it decays with time (see agent/memory/usage.py).
     usage: Mapped[float] = mapped_column(Float, default=0.0)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, default=utcnow)

@@ -42,6 +42,7 @@ from storage.models import (
     TurnRead,
 )
 from storage.transfer_values import check_name, decode, show
+from storage.vector_column import EmbeddingDim
 
 FORMAT = "memchat-export"
 END = "memchat-export-end"
@@ -173,7 +174,8 @@ class _Importer:
         self.next_free = {t: max(ids, default=0) + 1 for t, ids in self.taken.items()}
         # Every embedding of a database has one size (its encoder's); a reader meeting
         # another would fail on the profile's next read, long after the import.
-        self.emb_bytes: int | None = s.scalar(select(func.length(Memory.key_emb)).limit(1))
+        dim = s.scalar(select(EmbeddingDim(Memory.key_emb)).limit(1))
+        self.emb_bytes: int | None = None if dim is None else 4 * int(dim)
 
     def _map(self, table: str, old: int) -> int:
         if old in self.ids[table]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, Float, Integer, LargeBinary, String
+from sqlalchemy.types import TypeDecorator
 
 from storage.repo import MAX_ID
 
@@ -27,6 +28,8 @@ def show(value: Any) -> str:
 def decode(column: Column[Any], value: Any) -> Any:
     """The Python value of `column` for a JSON value, or a ValueError saying what is wrong."""
     name, kind = column.name, column.type
+    if isinstance(kind, TypeDecorator):  # the embeddings: bytes in Python on every engine
+        kind = kind.impl
     if value is None:
         if not column.nullable:
             raise ValueError(f"{name} must not be null")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,10 +8,13 @@ import pytest
 from agent.core import Agent, Models
 from agent.settings import Settings, load_settings
 from storage.db import make_engine, session_factory
+from tests import engines
 from tests.fakes import FakeEncoder, FakeGenerator
 
 
 def make_fake_agent(home: Path, profile: str = "default", **settings: object) -> Agent:
+    if settings.get("db") is None:
+        settings["db"] = engines.db_for(home)
     config = load_settings(environ={"MEMCHAT_HOME": str(home)}, profile=profile, **settings)
     engine = make_engine(config.db_url)
     generator = FakeGenerator()
@@ -28,6 +32,16 @@ def fake_build_agent(settings: Settings, progress: object = None) -> Agent:
         capacity=settings.capacity,
         max_message_chars=settings.max_message_chars,
     )
+
+
+@pytest.fixture(params=engines.ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test on SQLite, then on PostgreSQL (tests/engines.py)."""
+    engines.current = request.param
+    try:
+        yield request.param
+    finally:
+        engines.reset()
 
 
 @pytest.fixture

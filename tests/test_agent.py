@@ -15,6 +15,8 @@ from storage.models import Memory, MemoryEvent, Turn, TurnRead
 from tests.conftest import make_fake_agent
 from tests.fakes import said
 
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 def kinds(agent: Agent) -> dict[str, str]:
     return {m.key_text: m.value_text for m in agent.list_memories() if m.kind != "turn"}

