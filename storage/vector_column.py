@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import LargeBinary
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -32,6 +33,10 @@ class PgVector(UserDefinedType[Any]):
 
     def get_col_spec(self, **_kw: Any) -> str:
         return "VECTOR"
+
+
+# Reflection (Alembic's comparison of the migrated schema with the models) knows the type too.
+ischema_names["vector"] = PgVector
 
 
 def to_vector_text(blob: bytes) -> str:
