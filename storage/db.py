@@ -96,8 +96,21 @@ def migrate(engine: Engine, describe: str = "database") -> None:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
     except (DatabaseError, OperationalError) as exc:
-        reason = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
-        raise StorageError(f"cannot open {describe}: {reason}") from exc
+        raise StorageError(f"cannot open {describe}: {driver_reason(exc)}") from exc
+
+
+# PostgreSQL's answer when the role may not create pgvector, and what to do about it.
+NO_VECTOR = 'permission denied to create extension "vector"'
+NO_VECTOR_FIX = "a superuser must run CREATE EXTENSION vector in this database once"
+
+
+def driver_reason(exc: Exception) -> str:
+    """The driver's message on one line (PostgreSQL's add DETAIL and HINT lines), with what to
+    do where that is known."""
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if NO_VECTOR in reason:
+        return f"{NO_VECTOR}: {NO_VECTOR_FIX}"
+    return reason
 
 
 def _refuse_unknown(current: str | None, known: set[str], describe: str) -> None:
