@@ -1,15 +1,22 @@
-"""A consistent copy of a SQLite database while other processes keep writing to it.
+"""A consistent copy of a memchat database, into an SQLite file, while others keep writing to it.
 
-The copy is made with SQLite's online backup API (`sqlite3.Connection.backup`), in steps, from
-one read transaction on the source: in WAL mode that transaction is a snapshot, so the copy
-holds exactly what was committed when the backup started and writers are never blocked.
-(Without it, a write by another connection between two steps restarts the backup from the
-first page, and a busy writer could keep it from ever finishing.) memchat keeps its databases
-in WAL mode; in the other journal modes the read transaction makes writers wait for the copy.
+An SQLite database is copied with SQLite's online backup API (`sqlite3.Connection.backup`), in
+steps, from one read transaction on the source: in WAL mode that transaction is a snapshot, so
+the copy holds exactly what was committed when the backup started and writers are never
+blocked. (Without it, a write by another connection between two steps restarts the backup from
+the first page, and a busy writer could keep it from ever finishing.) memchat keeps its
+databases in WAL mode; in the other journal modes the read transaction makes writers wait for
+the copy.
 
-The copy goes to a new owner-only temporary file in the target's folder, is checked with
-`PRAGMA integrity_check`, and only then renamed onto the target: a failed or interrupted backup
-never leaves a partial file at the target. Imports nothing of ours but storage.
+A PostgreSQL database is copied with `db copy` (storage/copy.py) into a new SQLite file: every
+row of every table, read from one REPEATABLE READ snapshot, ids, timestamps and embedding bytes
+unchanged. The backup is then what an SQLite backup is, a file `memchat --db FILE` opens, and
+`db copy` puts it back on a server. (`pg_dump` would need the server's tools on the user's
+machine, and its dump no memchat command reads.)
+
+Either way the copy goes to a new owner-only temporary file in the target's folder, is checked
+with `PRAGMA integrity_check`, and only then renamed onto the target: a failed or interrupted
+backup never leaves a partial file at the target. Imports nothing of ours but storage.
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from storage.copy import CopyProgress, copy_database
+from storage.db import describe, parse_url
 from storage.errors import StorageError
 from storage.sqlite_engine import BUSY_TIMEOUT_MS
 
@@ -35,6 +44,9 @@ COUNTED = ("profiles", "memories", "turns")
 # Files SQLite keeps next to a database; writing over one of the live database's would
 # corrupt it, and a stale one next to a replaced target would be replayed onto the copy.
 SIDECARS = ("-wal", "-shm", "-journal")
+
+# Engines whose databases a backup copies row by row into an SQLite file (see above).
+SERVER_ENGINES = ("postgresql",)
 
 Progress = Callable[[int, int], None]
 
@@ -61,7 +73,7 @@ def sqlite_file(url: str) -> Path:
     backend = parsed.get_backend_name()
     if backend != "sqlite":
         raise StorageError(
-            f"backup copies SQLite databases only; this one is {backend} "
+            f"backup copies SQLite and PostgreSQL databases only; this one is {backend} "
             "(use that database's own tools)"
         )
     if not parsed.database or parsed.database == ":memory:":
@@ -77,6 +89,15 @@ def source_file(url: str) -> Path:
     return source
 
 
+def copies_rows(url: str) -> bool:
+    """Whether a backup of `url` copies rows from a server (PostgreSQL) rather than an SQLite
+    file's pages: its progress counts rows, and there is no source file to check first."""
+    try:
+        return parse_url(url).get_backend_name() in SERVER_ENGINES
+    except StorageError:
+        return False  # source_file says what is wrong with it
+
+
 def check_target(source: Path, target: Path, force: bool) -> None:
     """Refuse a target that is the live database, a folder, missing its folder, or (without
     `force`) an existing file."""
@@ -88,6 +109,12 @@ def check_target(source: Path, target: Path, force: bool) -> None:
         raise SameFileError(
             f"{target} is the database being backed up (or one of its files); choose another file"
         )
+    check_target_file(target, force)
+
+
+def check_target_file(target: Path, force: bool) -> None:
+    """Refuse a target that is a folder, missing its folder, or (without `force`) an existing
+    file, or that has SQLite's files of an open database next to it."""
     folder = target.parent
     if not folder.is_dir():
         raise StorageError(f"cannot write {target}: folder {folder} does not exist")
@@ -183,6 +210,32 @@ def _remove(path: Path) -> None:
             path.with_name(name).unlink()
 
 
+class _RowMeter(CopyProgress):
+    """A row copy's progress as a backup's: rows copied of all rows (every table, then the
+    memories' links)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.total = 0
+        self.done: dict[str, int] = {}
+
+    def begin(self, totals: Mapping[str, int]) -> None:
+        self.total = sum(totals.values())
+        self.progress(0, self.total)
+
+    def rows(self, step: str, copied: int, total: int) -> None:
+        self.done[step] = copied
+        self.progress(sum(self.done.values()), self.total)
+
+
+def _copy_rows(url: str, target: Path, progress: Progress | None) -> None:
+    """Copy the server database at `url` into the empty SQLite file `target` (db copy), then
+    make it one self-contained file as an SQLite backup is."""
+    copy_database(url, f"sqlite:///{target}", progress=_RowMeter(progress) if progress else None)
+    with _connect(target, "rw") as db:
+        db.execute("PRAGMA journal_mode = DELETE").fetchone()
+
+
 def backup_database(
     url: str,
     target: Path,
@@ -190,20 +243,34 @@ def backup_database(
     pages: int | None = None,
     progress: Progress | None = None,
 ) -> BackupResult:
-    """Copy the SQLite database at `url` to `target` (owner-only), verified, atomically.
+    """Copy the database at `url` to the SQLite file `target` (owner-only), verified,
+    atomically: an SQLite database with SQLite's online backup, a PostgreSQL one row by row
+    (see the module docstring).
 
-    `progress(copied_pages, total_pages)` is called after every step of `pages` pages
-    (default STEP_PAGES).
+    `progress(copied, total)` is called after every step: pages of `pages` (default
+    STEP_PAGES) for SQLite, rows (a batch at a time) for PostgreSQL.
     Raises SameFileError for the live database as target, StorageError for every other
     refusal or failure; on any failure (or interruption) the target is untouched and no
     temporary file is left.
     """
-    source = source_file(url)
     target = target.expanduser().absolute()
+    if copies_rows(url):
+        check_target_file(target, force)
+        name = describe(parse_url(url))
+        return _write_verified(target, name, lambda tmp: _copy_rows(url, tmp, progress))
+    source = source_file(url)
     check_target(source, target, force)
+    return _write_verified(
+        target, str(source), lambda tmp: _copy(source, tmp, pages or STEP_PAGES, progress)
+    )
+
+
+def _write_verified(target: Path, source: str, make: Callable[[Path], None]) -> BackupResult:
+    """Make the copy (`make(tmp)`) in a new owner-only file next to `target`, check it, count
+    its rows, and rename it onto `target`; on any failure remove it and leave `target` be."""
     tmp = _new_private_file(target.parent, target.name)
     try:
-        _copy(source, tmp, pages or STEP_PAGES, progress)
+        make(tmp)
         problem = integrity_problem(tmp)
         if problem is not None:
             raise StorageError(f"the copy failed its integrity check ({problem}); nothing written")

@@ -157,7 +157,10 @@ def test_the_live_database_is_refused(seeded: Agent, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("db_url", "message"),
     [
-        ("postgresql://sam@localhost/memchat", "SQLite databases only; this one is postgresql"),
+        (
+            "mysql://sam@localhost/memchat",
+            "SQLite and PostgreSQL databases only; this one is mysql",
+        ),
         ("sqlite://", "in memory"),
         ("sqlite:///:memory:", "in memory"),
     ],

@@ -382,9 +382,9 @@ def test_backup_force_replaces_and_relative_paths_work(
         (["backup", "{home}/missing/copy.db"], 1, "folder {home}/missing does not exist"),
         (["backup", "{home}", "--force"], 1, "it is a folder"),
         (
-            ["--db", "postgresql://sam@localhost/memchat", "backup", "{home}/pg.db"],
+            ["--db", "mysql://sam@localhost/memchat", "backup", "{home}/my.db"],
             1,
-            "backup copies SQLite databases only; this one is postgresql",
+            "backup copies SQLite and PostgreSQL databases only; this one is mysql",
         ),
         (["--db", "sqlite://", "backup", "{home}/mem.db"], 1, "in memory"),
         (["--db", "{home}/none.db", "backup", "{home}/x.db"], 1, "there is nothing to back up"),

@@ -17,6 +17,7 @@ from agent.settings import load_settings
 from storage.db import StorageError
 from tui import commands
 from tui.args import hop_count, positive_int
+from tui.db_command import add_db_parser
 from tui.eval_command import add_eval_parser
 from tui.reindex_command import add_reindex_parser
 from tui.review_commands import add_review_parsers
@@ -128,13 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE")
     p = sub.add_parser(
         "backup",
-        help="copy the whole database (SQLite) to FILE, safely while the UI runs",
-        description="Copy the whole database, every profile, to FILE with SQLite's online "
-        "backup: consistent while another memchat writes, owner-only (0600), checked, and "
-        "moved into place only when complete.",
+        help="copy the whole database to the SQLite file FILE, safely while the UI runs",
+        description="Copy the whole database, every profile, to the SQLite file FILE: an "
+        "SQLite database with SQLite's online backup, a PostgreSQL one row by row from one "
+        "snapshot (as db copy does; no pg_dump needed). Consistent while another memchat "
+        "writes, owner-only (0600), checked, and moved into place only when complete. "
+        "memchat --db FILE opens the copy; db copy --from FILE --to URL restores it to a "
+        "server.",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new file)")
+    p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new SQLite file)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    add_db_parser(sub)
     add_reindex_parser(sub)
     p = sub.add_parser(
         "models", help="the chat model in use, the packaged one, GGUF files found, and served"

@@ -12,8 +12,11 @@ from agent.errors import MemchatError, UsageError
 from agent.profiles import backup_source
 from agent.settings import load_settings
 from agent.text import counted
+from storage.backup import copies_rows
+from storage.copy import one_line
 from storage.db import StorageError
 from tui import render
+from tui.db_command import DB_HANDLERS
 from tui.eval_command import eval_locomo, eval_longmemeval
 from tui.models_command import models
 from tui.reindex_command import reindex
@@ -332,16 +335,18 @@ def import_(args: argparse.Namespace, make_agent: MakeAgent) -> int:
 
 class _BackupMeter:
     """Backup progress on one stderr line, for people at a terminal: shown only when the copy
-    takes more than one step (a small database is copied before anyone could read it)."""
+    takes more than one step (a small database is copied before anyone could read it).
+    `unit`: what is counted, pages (SQLite's backup) or rows (a PostgreSQL database's copy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "pages") -> None:
         self.open = False  # a progress line is on screen without its newline
+        self.unit = unit
 
     def __call__(self, copied: int, total: int) -> None:
         if not self.open and copied >= total:
             return
         percent = copied * 100 // max(total, 1)
-        line = f"\rbackup: {percent:3d}% ({copied:,} of {total:,} pages)"
+        line = f"\rbackup: {percent:3d}% ({copied:,} of {total:,} {self.unit})"
         print(line, end="", file=sys.stderr, flush=True)
         self.open = copied < total
         if not self.open:
@@ -355,19 +360,26 @@ class _BackupMeter:
 
 
 def backup(args: argparse.Namespace, make_agent: MakeAgent) -> int:
-    """Copy the whole database to FILE (SQLite's online backup) and say what was written."""
-    # Checked before the agent opens the database: opening would create a missing one.
-    backup_source(load_settings(db=args.db, profile=args.profile).db_url)
-    agent = make_agent()
-    meter = _BackupMeter()
+    """Copy the whole database to the SQLite file FILE (SQLite's online backup, or a row copy
+    of a PostgreSQL database) and say what was written."""
+    url = load_settings(db=args.db, profile=args.profile).db_url
+    rows = copies_rows(url)
+    if not rows:
+        # Checked before the agent opens the database: opening would create a missing one.
+        backup_source(url)
+    try:
+        agent = make_agent()
+    except MemchatError as exc:  # a server's error comes with a hint on a second line
+        raise MemchatError(one_line(str(exc))) from exc
+    meter = _BackupMeter("rows" if rows else "pages")
     try:
         result = agent.backup(
             args.file, force=args.force, progress=meter if sys.stderr.isatty() else None
         )
     finally:
         meter.close()
-    rows = ", ".join(f"{table} {n:,}" for table, n in result.counts.items())
-    print(f"backed up to {result.path} ({result.size:,} bytes, integrity ok): {rows}")
+    counts = ", ".join(f"{table} {n:,}" for table, n in result.counts.items())
+    print(f"backed up to {result.path} ({result.size:,} bytes, integrity ok): {counts}")
     return 0
 
 
@@ -390,6 +402,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("export", None): export,
     ("import", None): import_,
     ("backup", None): backup,
+    **DB_HANDLERS,
     ("reindex", None): reindex,
     ("models", None): models,
     ("eval", "locomo"): eval_locomo,
