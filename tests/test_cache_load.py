@@ -20,6 +20,8 @@ from storage.models import Memory
 from tests.conftest import make_fake_agent
 from tests.fakes import FakeEncoder
 
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 WORDS = ["jazz", "lyon", "alice", "hiking", "violin", "sister", "2023", "may", "dinner", "vegan"]
 
 

@@ -14,6 +14,8 @@ import storage.models
 from storage.models import Memory, MemoryEvent
 from tests.conftest import make_fake_agent
 
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 N = 200
 
 

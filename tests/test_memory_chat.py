@@ -17,6 +17,8 @@ from storage.models import MemoryEvent
 from tests.conftest import make_fake_agent
 from tests.fakes import said
 
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 def kinds_and_values(agent: Agent) -> set[tuple[str, str]]:
     return {(m.kind, m.value_text) for m in agent.list_memories()}
