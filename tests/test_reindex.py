@@ -21,9 +21,12 @@ from agent.settings import load_settings
 from storage import embeddings
 from storage.db import make_engine, session_factory
 from storage.models import Memory, Profile
+from tests import engines
 from tests.conftest import make_fake_agent
 from tests.fakes import FakeEncoder, FakeGenerator
 from tui import cli
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +45,9 @@ class RenamedEncoder(FakeEncoder):
 
 
 def agent_with(home: Path, encoder: Callable[[], FakeEncoder], profile: str = "default") -> Agent:
-    config = load_settings(environ={"MEMCHAT_HOME": str(home)}, profile=profile)
+    config = load_settings(
+        environ={"MEMCHAT_HOME": str(home)}, profile=profile, db=engines.db_for(home)
+    )
     engine = make_engine(config.db_url)
     generator = FakeGenerator()
     return Agent(config, session_factory(engine), Models(encoder, lambda: generator))
@@ -248,6 +253,7 @@ def test_real_encoder_reads_a_database_of_a_64d_fake(tmp_path: Path, model_cache
     env = {**os.environ, "MEMCHAT_HOME": str(tmp_path), "MEMCHAT_CACHE": str(model_cache)}
     env.pop("MEMCHAT_PROFILE", None)
     env.pop("MEMCHAT_DB", None)
+    env.update(engines.env_for(tmp_path))
 
     def memchat(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
