@@ -163,14 +163,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+def is_server(db: str) -> bool:
+    """True for a database server's URL (PostgreSQL), False for an SQLite file or URL."""
+    return "://" in db and not db.startswith("sqlite")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command == "eval" and (args.db or args.profile):
+        if args.command == "eval" and (args.profile or (args.db and not is_server(args.db))):
             parser.error(
                 f"eval uses its own database (<out>/{args.action}.db, one profile per "
-                "conversation or question): --db and --profile do not apply to it"
+                "conversation or question; or the PostgreSQL database of a --db URL): "
+                "--db and --profile do not apply to it"
             )
     except SystemExit as exc:  # --help, or bad usage (status 2) already explained by argparse
         return int(exc.code or 0)

@@ -3,7 +3,9 @@ command line (DESIGN section 7).
 
 A run never touches the user's data: it builds its own agent on `<out>/locomo.db` (one profile
 `locomo-<sample_id>` per conversation) or `<out>/longmemeval.db` (one profile
-`lme-<question_id>` per question), each profile reset first, with the configured models.
+`lme-<question_id>` per question), each profile reset first, with the configured models. With
+`--db` a PostgreSQL URL, the run uses that database instead (its locomo-* / lme-* profiles reset
+the same way): an evaluation of the memory on the engine a team runs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "locomo",
         help="retrieval recall@k and QA F1 on LoCoMo conversations",
         description="Ingest each LoCoMo conversation into a fresh profile of a separate "
-        "database (<out>/locomo.db; --db and --profile are refused), read every question "
+        "database (<out>/locomo.db, or the PostgreSQL database --db names; --profile is refused), "
+        "read every question "
         "with the product's read and the dense and BM25 baselines, and answer it. Writes "
         "report.json, report.md, recall.png and questions.jsonl to --out.",
     )
@@ -75,7 +78,8 @@ def _add_longmemeval_parser(esub: argparse._SubParsersAction) -> None:
         "longmemeval",
         help="turn and session recall (and token F1) on LongMemEval questions",
         description="Ingest each LongMemEval question's haystack into a fresh profile of a "
-        "separate database (<out>/longmemeval.db; --db and --profile are refused), read the "
+        "separate database (<out>/longmemeval.db, or the PostgreSQL database --db names; "
+        "--profile is refused), read the "
         "question with the product's read and the dense and BM25 baselines, and answer it. "
         "Writes report.json, report.md, recall.png and questions.jsonl to --out.",
     )
@@ -154,14 +158,19 @@ def _summary_lines(doc: dict, paths: dict[str, Path]) -> list[str]:
 
 
 def _eval_agent(
-    args: argparse.Namespace, db: Path, build: BuildAgent | None, reader_weights: str | None = None
+    args: argparse.Namespace,
+    db: Path | str,
+    build: BuildAgent | None,
+    reader_weights: str | None = None,
 ) -> Agent:
-    """The evaluation's own agent on `db` (its folder created), with the global --model /
-    --base-url / --allow-remote; `build` makes it (default: `agent.bootstrap.build_agent`)."""
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MemchatError(f"cannot create {db.parent}: {exc.strerror}") from None
+    """The evaluation's own agent on `db` (a file, its folder created; or a PostgreSQL URL),
+    with the global --model / --base-url / --allow-remote; `build` makes it (default:
+    `agent.bootstrap.build_agent`)."""
+    if isinstance(db, Path):
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MemchatError(f"cannot create {db.parent}: {exc.strerror}") from None
     settings = load_settings(
         db=str(db),
         reader_weights=reader_weights,
@@ -192,7 +201,9 @@ def eval_locomo(
     if args.reader_weights and not args.reader_weights.is_file():  # before any work is done
         raise UsageError(f"--reader-weights: no such file {args.reader_weights}")
     weights = str(args.reader_weights) if args.reader_weights else None
-    agent = _eval_agent(args, out / "locomo.db", build, reader_weights=weights)
+    agent = _eval_agent(
+        args, getattr(args, "db", None) or out / "locomo.db", build, reader_weights=weights
+    )
     run = run_locomo(agent, samples, retrieval_only=args.retrieval_only)
     doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
 
@@ -268,7 +279,7 @@ def eval_longmemeval(
     types = _types_arg(args.types)
     questions = select_questions(load_longmemeval(args.data), types, args.limit)
     out: Path = args.out
-    agent = _eval_agent(args, out / "longmemeval.db", build)
+    agent = _eval_agent(args, getattr(args, "db", None) or out / "longmemeval.db", build)
     run = run_longmemeval(agent, questions, retrieval_only=args.retrieval_only)
     doc = summarize(run, data=str(args.data), settings=_settings_used(agent.settings))
 
