@@ -34,9 +34,22 @@ def fake_build_agent(settings: Settings, progress: object = None) -> Agent:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here, beside `each_engine` which reads it (pyproject.toml lists the others).
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): in a module on both engines, a test about SQLite itself (its "
+        "file, pragmas, journal): its postgresql run is skipped, saying why",
+    )
+
+
 @pytest.fixture(params=engines.ENGINES)
 def each_engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Runs the test on SQLite, then on PostgreSQL (tests/engines.py)."""
+    """Runs the test on SQLite, then on PostgreSQL (tests/engines.py); a test marked
+    `sqlite_only` runs on SQLite alone."""
+    only = request.node.get_closest_marker("sqlite_only")
+    if only is not None and request.param != "sqlite":
+        pytest.skip(f"about SQLite itself ({only.args[0]})")
     engines.current = request.param
     try:
         yield request.param

@@ -28,6 +28,12 @@ def db_for(home: Path) -> str | None:
     return _databases[key]
 
 
+def url_for(path: Path) -> str:
+    """The URL of a test database named by `path`: the SQLite file at `path` on SQLite, a
+    PostgreSQL database of its own on PostgreSQL (the same one for the same path)."""
+    return db_for(path) or f"sqlite:///{path}"
+
+
 def env_for(home: Path) -> dict[str, str]:
     """Environment additions for a subprocess using `home`: MEMCHAT_DB on PostgreSQL."""
     url = db_for(home)
