@@ -26,6 +26,7 @@ Imports nothing of ours but storage.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.db import describe, make_engine, parse_url
+from storage.db import describe, driver_reason, make_engine, parse_url
 from storage.engine_kind import WRITE_OPTION
 from storage.errors import StorageError
 from storage.models import ChatSession, Memory, MemoryEvent, Profile, Proposal, Turn, TurnRead
@@ -129,7 +130,7 @@ def copy_database(
     """Copy every row of every table from `source` to `target` (URLs), in one transaction on
     the target; see the module docstring. Raises SameDatabaseError, TargetNotEmptyError, or
     StorageError (one line, no password) for anything else; the target is then unchanged."""
-    src_url, dst_url = parse_url(source), parse_url(target)
+    src_url, dst_url = _parsed(source), _parsed(target)
     _refuse_same(src_url, dst_url)
     _check_source(src_url)
     started = time.monotonic()
@@ -151,6 +152,16 @@ def copy_database(
 
 
 # ------------------------------------------------------------ checks before opening
+
+
+def _parsed(raw: str) -> URL:
+    """`parse_url`, also for a URL SQLAlchemy rejects with a ValueError (a port that is not a
+    number), which is then shown without its password."""
+    try:
+        return parse_url(raw)
+    except ValueError as exc:
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
+        raise StorageError(f"not a database URL: {shown!r} ({exc})") from exc
 
 
 def _sqlite_path(url: URL) -> Path | None:
@@ -218,16 +229,10 @@ def one_line(message: str, *urls: URL) -> str:
     return flat
 
 
-def _reason(exc: BaseException) -> str:
-    """The driver's words for a database error (not SQLAlchemy's statement and parameters)."""
-    orig = getattr(exc, "orig", None) or exc
-    return str(orig) or type(orig).__name__
-
-
 def _failed(exc: SQLAlchemyError, src: URL, dst: URL) -> StorageError:
     """A database error during the copy (rolled back) as one line naming both databases."""
     names = f"from {describe(src)} to {describe(dst)}"
-    message = f"copy {names} failed: {_reason(exc)}; the target is unchanged"
+    message = f"copy {names} failed: {driver_reason(exc)}; the target is unchanged"
     return StorageError(one_line(message, src, dst))
 
 
@@ -293,7 +298,7 @@ def _check_target(dst: Connection, force: bool, engine: Engine) -> dict[str, int
     """The target's rows per table; refuse a target with data unless `force`."""
     held = {table.name: _count(dst, table) for table in TABLES}
     if any(held.values()) and not force:
-        what = ", ".join(f"{held[t]:,} {t}" for t in ("profiles", "memories", "turns"))
+        what = ", ".join(f"{t} {held[t]:,}" for t in ("profiles", "memories", "turns"))
         raise TargetNotEmptyError(
             f"{describe(engine.url)} already holds data ({what}); "
             "use --force to replace its contents"

@@ -13,7 +13,6 @@ from agent.profiles import backup_source
 from agent.settings import load_settings
 from agent.text import counted
 from storage.backup import copies_rows
-from storage.copy import one_line
 from storage.db import StorageError
 from tui import render
 from tui.db_command import DB_HANDLERS
@@ -367,10 +366,7 @@ def backup(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     if not rows:
         # Checked before the agent opens the database: opening would create a missing one.
         backup_source(url)
-    try:
-        agent = make_agent()
-    except MemchatError as exc:  # a server's error comes with a hint on a second line
-        raise MemchatError(one_line(str(exc))) from exc
+    agent = make_agent()
     meter = _BackupMeter("rows" if rows else "pages")
     try:
         result = agent.backup(
