@@ -34,7 +34,7 @@ def parse_url(url: str) -> URL:
     """The SQLAlchemy URL of `url`, postgresql:// taken as psycopg 3's."""
     try:
         return with_driver(make_url(url))
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise StorageError(f"not a database URL: {redacted(url)!r}") from exc
 
 
@@ -42,7 +42,7 @@ def redacted(url: str | URL) -> str:
     """The URL as messages show it: the password, if any, as ***."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<not a database URL>" if "@" in str(url) else str(url)
 
 

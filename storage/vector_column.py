@@ -5,8 +5,8 @@ On SQLite the column is a BLOB holding those bytes. On PostgreSQL it is a pgvect
 the vectors itself; the code above this module sees the same bytes either way.
 
 Going in, PostgreSQL gets the vector's text form, `[0.25,-1.5,...]` cast to `vector`: every
-float32 is written with Python's shortest repr of its exact double, which pgvector's strtof reads
-back to the same float32, so a copy between engines is lossless. Coming out, the select asks for
+float32 is written with 9 significant digits, which pgvector's strtof reads back to the same
+float32, so a copy between engines is lossless. Coming out, the select asks for
 `vector_send(column)`: the binary form (int16 dimension, int16 unused, then big-endian float32s),
 about a quarter of the text form's size and parsed with one numpy call instead of a split.
 """
@@ -41,8 +41,10 @@ ischema_names["vector"] = PgVector
 
 def to_vector_text(blob: bytes) -> str:
     """float32 little-endian bytes -> pgvector's text form, exactly (see the module docstring)."""
+    # 9 significant digits identify every float32 (strtof reads back the same one), and "%.9g"
+    # is about 3x faster to format than the shortest repr of its double
     values = np.frombuffer(blob, dtype="<f4").tolist()
-    return "[" + ",".join(map(repr, values)) + "]"
+    return "[" + ",".join([f"{v:.9g}" for v in values]) + "]"
 
 
 def from_vector_send(data: bytes) -> bytes:

@@ -107,3 +107,9 @@ def test_eval_still_refuses_an_sqlite_db_and_a_profile(run: Run, tmp_path: Path)
     for option in (("--db", str(tmp_path / "mine.db")), ("--profile", "p")):
         code, _, err = run(*option, "eval", "locomo", "--data", "x.json")
         assert code == 2 and "do not apply to it" in err
+
+
+def test_a_url_with_a_bad_port_is_one_line_without_its_password(run: Run) -> None:
+    code, out, err = run("--db", "postgresql://me:pa55word@dbhost:port/memchat", "ask", "hi")
+    assert code != 0 and out == "" and len(err.strip().splitlines()) == 1
+    assert "not a database URL" in err and "pa55word" not in err
