@@ -13,7 +13,7 @@ from tests.fakes import FakeEncoder, FakeGenerator
 
 
 def make_fake_agent(home: Path, profile: str = "default", **settings: object) -> Agent:
-    if settings.get("db") is None:
+    if not settings.get("db"):  # None, or "" as the command line's settings say "not set"
         settings["db"] = engines.db_for(home)
     config = load_settings(environ={"MEMCHAT_HOME": str(home)}, profile=profile, **settings)
     engine = make_engine(config.db_url)

@@ -43,12 +43,24 @@ def _admin(sql: str) -> None:
         engine.dispose()
 
 
-def new_database() -> str:
-    """The URL of a new, empty database (memchat creates its schema on first use)."""
+def new_database(template: str | None = None, lasting: bool = False) -> str:
+    """The URL of a new database: empty (memchat creates its schema on first use), or a copy
+    of the database at URL `template` (which nothing may be connected to). It is dropped by
+    the next `drop_created` unless `lasting`."""
     name = f"memchat_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    _created.append(name)
+    source = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    _admin(f'CREATE DATABASE "{name}"{source}')
+    if not lasting:
+        _created.append(name)
     return server_url().set(database=name).render_as_string(hide_password=False)
+
+
+def drop(url: str) -> None:
+    """Drop the database at `url` now (connections still open are ended)."""
+    name = make_url(url).database
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if name in _created:
+        _created.remove(name)
 
 
 def drop_created() -> None:

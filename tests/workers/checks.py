@@ -1,6 +1,7 @@
 """Checks of a database that processes were killed on or wrote to at once: SQLite's own checks,
-and that no memory is half-written. Plain `sqlite3`, so the storage code does not judge its own
-work (only the extractor is asked which messages were requests to forget).
+and that no memory is half-written. Plain drivers (`sqlite3` for an SQLite file, `psycopg` for
+a PostgreSQL URL), so the storage code does not judge its own work (only the extractor is asked
+which messages were requests to forget).
 
 "Half-written" is defined from storage/models.py. A memory row is whole when:
 - its key and value vectors are both `dim` float32 values (`dim` may be given per profile id:
@@ -24,34 +25,98 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.types import TypeInfo
+from sqlalchemy.engine import make_url
 
 from agent.extraction import forget_requests
 
 REMOVALS = ("forget", "free")
 ADDS = ("add", "import")
 
+# The database checked: an SQLite file, or a PostgreSQL database by its SQLAlchemy URL.
+Database = Path | str
 
-def connect(db: Path) -> sqlite3.Connection:
-    """A read connection to `db` that waits for writers instead of failing."""
+
+class Row(tuple[Any, ...]):
+    """A PostgreSQL row as `sqlite3.Row` is read here: by position or by column name."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> Row:
+        row = Row(values)
+        row.names = names
+        return row
+
+    return make
+
+
+class _VectorLoader(Loader):
+    """A pgvector value (text form `[0.5,-1]`) as float32 little-endian bytes, what SQLite
+    holds: the vector checks read both alike."""
+
+    def load(self, data: Any) -> bytes:
+        text = bytes(data).decode().strip("[]")
+        return np.array(text.split(",") if text else [], dtype="<f4").tobytes()
+
+
+def _connect_postgres(url: str) -> psycopg.Connection[Any]:
+    parsed = make_url(url)
+    connection = psycopg.connect(
+        dbname=parsed.database,
+        user=parsed.username,
+        password=parsed.password or None,
+        host=parsed.host or parsed.query.get("host"),
+        port=parsed.port,
+        row_factory=_row_factory,
+    )
+    vector = TypeInfo.fetch(connection, "vector")
+    if vector is not None:  # absent before the migration that creates it
+        connection.adapters.register_loader(vector.oid, _VectorLoader)
+    return connection
+
+
+def connect(db: Database) -> Any:
+    """A read connection to `db` that waits for writers instead of failing; rows are read by
+    position or column name (`sqlite3.Row`, or `Row`), vectors as float32 bytes."""
+    if isinstance(db, str):
+        return _connect_postgres(db)
     connection = sqlite3.connect(db, timeout=30)
     connection.row_factory = sqlite3.Row
     return connection
 
 
-def rows(db: Path, query: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    """The rows of one query on `db`."""
+def rows(db: Database, query: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """The rows of one query on `db`; parameters are written `?` (psycopg's `%s` on
+    PostgreSQL)."""
     connection = connect(db)
     try:
+        if isinstance(db, str):
+            query = query.replace("%", "%%").replace("?", "%s")
         return connection.execute(query, params).fetchall()
     finally:
         connection.close()
 
 
-def sqlite_problems(connection: sqlite3.Connection) -> list[str]:
-    """What SQLite's integrity and foreign key checks report (empty: fine)."""
+def engine_problems(connection: Any) -> list[str]:
+    """What the engine's own checks report (empty: fine): SQLite's integrity and foreign key
+    checks. PostgreSQL has none to run: it checks every foreign key at each statement (none is
+    deferred here) and its pages are the server's, which no killed client can write."""
+    if not isinstance(connection, sqlite3.Connection):
+        return []
     integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
     problems = [] if integrity == ["ok"] else [f"integrity_check: {integrity}"]
     problems += [
@@ -63,7 +128,7 @@ def sqlite_problems(connection: sqlite3.Connection) -> list[str]:
 Dims = int | Mapping[int, int]  # one vector size, or each profile id's
 
 
-def half_written(connection: sqlite3.Connection, dim: Dims) -> list[str]:
+def half_written(connection: Any, dim: Dims) -> list[str]:
     """Every violation of the module docstring's rules, one line each (empty: none)."""
     memories = {r["id"]: r for r in connection.execute("SELECT * FROM memories")}
     turns = {r["id"]: r for r in connection.execute("SELECT * FROM turns")}
@@ -137,7 +202,7 @@ def _history_problems(memories: dict[int, Any], events: dict[int, list[Any]]) ->
     return problems
 
 
-def _read_problems(connection: sqlite3.Connection, events: dict[int, list[Any]]) -> list[str]:
+def _read_problems(connection: Any, events: dict[int, list[Any]]) -> list[str]:
     """Reads name memories that were written, by user turns."""
     problems = []
     query = "SELECT r.id, r.memory_id, t.role FROM turn_reads r JOIN turns t ON t.id = r.turn_id"
@@ -173,10 +238,10 @@ def _actions(history: list[Any]) -> list[str]:
     return [e["action"] for e in history]
 
 
-def database_problems(db: Path, dim: Dims) -> list[str]:
-    """SQLite's checks and the half-written rules, on the database file `db`."""
+def database_problems(db: Database, dim: Dims) -> list[str]:
+    """The engine's checks and the half-written rules, on the database `db`."""
     connection = connect(db)
     try:
-        return sqlite_problems(connection) + half_written(connection, dim)
+        return engine_problems(connection) + half_written(connection, dim)
     finally:
         connection.close()
