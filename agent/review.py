@@ -65,11 +65,7 @@ class ReviewActions:
             return list(s.scalars(query.order_by(Proposal.id)))
 
     def _pending(self, s: Session, proposal_id: int) -> Proposal:
-        proposal = s.scalar(
-            select(Proposal).where(
-                Proposal.id == proposal_id, Proposal.profile_id == self.profile_id()
-            )
-        )
+        proposal = repo.get_proposal(s, self.profile_id(), proposal_id)
         if proposal is None:
             raise NotFoundError(f"no proposal {proposal_id} in profile {self.profile_name!r}")
         if proposal.status != "pending":
