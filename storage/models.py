@@ -9,8 +9,10 @@ derives from `key_text` for its lexical index, and is cleared when the key text 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from storage.vector_column import Embedding
 
@@ -56,6 +59,26 @@ CLOCK: Callable[[], datetime] = system_utcnow
 def utcnow() -> datetime:
     """Now, in UTC without tzinfo (SQLite stores naive datetimes)."""
     return CLOCK()
+
+
+SLOT_CHARS = 300  # the slot columns' length
+SLOT_DIGEST_CHARS = 16
+
+
+class Slot(TypeDecorator[str]):
+    """A slot, at most SLOT_CHARS characters as its column says. A longer one (from a long key
+    or an extracted phrase) is stored and looked up as its beginning and a digest of the whole,
+    so distinct slots stay distinct and the same one is found again. SQLite stored it whole;
+    PostgreSQL refused it ("value too long for type character varying(300)")."""
+
+    impl = String(SLOT_CHARS)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is None or len(value) <= SLOT_CHARS:
+            return value
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{value[: SLOT_CHARS - SLOT_DIGEST_CHARS - 1]}#{digest[:SLOT_DIGEST_CHARS]}"
 
 
 class Base(DeclarativeBase):
@@ -125,7 +148,7 @@ class Memory(Base):
     kind: Mapped[str] = mapped_column(String(20))  # turn | preference | fact | note
     # What the memory is about, e.g. "diet" or "family:sister"; a new value for the same slot
     # updates this row. NULL for turns and for notes added by hand.
-    slot: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    slot: Mapped[str | None] = mapped_column(Slot, nullable=True)
     key_text: Mapped[str] = mapped_column(Text)
     value_text: Mapped[str] = mapped_column(Text)
     key_emb: Mapped[bytes] = mapped_column(Embedding)
@@ -204,7 +227,7 @@ class Proposal(Base):
         ForeignKey("profiles.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(20))  # preference | fact | note
-    slot: Mapped[str] = mapped_column(String(300))
+    slot: Mapped[str] = mapped_column(Slot)
     key_text: Mapped[str] = mapped_column(Text)
     value_text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending")

@@ -111,6 +111,24 @@ def test_a_pending_proposal_is_not_in_the_prompt(tmp_path: Path) -> None:
     assert "diet" not in system
 
 
+def test_slots_longer_than_their_column_are_found_again_and_kept_apart(tmp_path: Path) -> None:
+    """A slot is at most 300 characters (VARCHAR(300)): PostgreSQL refused a longer one, from
+    a long key or a long liked thing; each is stored as its start and a digest instead."""
+    agent = make_fake_agent(tmp_path, review=True)
+    long_key = "favourite " + "x" * 400
+    first = agent.add_memory(long_key, "one")
+    assert agent.add_memory(long_key, "two").id == first.id  # the same slot: updated
+    other = agent.add_memory(long_key + "y", "three")  # the same first 300 characters
+    assert other.id != first.id
+    values = {m.id: m.value_text for m in agent.list_memories()}
+    assert values == {first.id: "two", other.id: "three"}
+    agent.ask("I like " + "z" * 500 + ".")  # an extracted slot as long, proposed
+    (proposal,) = agent.proposals()
+    assert len(proposal.slot) == 300
+    written = agent.accept_proposal(proposal.id)
+    assert agent.show(written.id).memory.value_text == "z" * 500
+
+
 def test_forgetting_a_turn_can_take_its_derived_memories(agent: Agent) -> None:
     result = agent.ask("My sister is Alice and I like jazz.")
     turn_id = next(w.id for w in result.written if w.kind == "turn")
