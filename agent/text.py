@@ -12,13 +12,15 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# What no database text holds: lone surrogates (not UTF-8) and NUL (PostgreSQL's text).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def without_surrogates(text: str) -> str:
-    """`text` with each lone surrogate as U+FFFD: no UTF-8 text holds one, yet a model's
-    output can (a server's JSON "\\ud800" decodes to one), and storing it would fail."""
-    return _SURROGATE.sub("\ufffd", text)
+def storable_text(text: str) -> str:
+    """`text` with each lone surrogate and NUL character as U+FFFD. A model's output can hold
+    either (a server's JSON "\\ud800" or "\\u0000" decodes to one), and storing it failed:
+    no UTF-8 text holds a lone surrogate, and PostgreSQL's text holds no NUL."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def clean_text(text: str) -> str:

@@ -17,7 +17,7 @@ from agent.extraction import Extracted, conflicting_slots, extract
 from agent.memory.store import ReadItem, ReadResult, Written
 from agent.memory.unit import Unit
 from agent.memory.write import address_text, retire_slots, write_slot, write_turn
-from agent.text import without_surrogates
+from agent.text import storable_text
 from storage import repo
 from storage.models import Proposal
 
@@ -223,7 +223,7 @@ def generate(
     text = ""
     try:
         for said in generator.stream(messages, max_new_tokens, stop, avoid):
-            piece = without_surrogates(said)
+            piece = storable_text(said)
             end = sentences_end(text + piece, max_sentences) if max_sentences else None
             if end is not None:
                 piece = piece[: max(0, end - len(text))]
