@@ -34,11 +34,15 @@ from agent.memories import WRITABLE_KINDS
 from agent.text import clean_message, clean_name, clean_text
 from storage import repo
 from storage.models import Base
+from tests import engines, postgres
 from tests.conftest import fake_build_agent, make_fake_agent
 from tests.fakes import FakeGenerator, said
+from tests.workers import checks
 from tui import cli
 from tui.args import LARGEST_ID
 from tui.terminal import neutralise
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 # max_message_chars for the generated cases: text around and beyond it stays cheap.
 LIMIT = 64
@@ -129,21 +133,23 @@ def oracle(text: str, what: str) -> str | UsageError:
         return exc
 
 
-def counts(db: Path) -> dict[str, int]:
+def counts(db: engines.Database) -> dict[str, int]:
     """The number of rows of every table."""
-    with contextlib.closing(sqlite3.connect(db)) as c:
+    with contextlib.closing(checks.connect(db)) as c:
         return {t: c.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
 
 
-def assert_intact(db: Path) -> None:
-    """The file is a sound SQLite database whose foreign keys all hold."""
-    with contextlib.closing(sqlite3.connect(db)) as c:
-        assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+def assert_intact(db: engines.Database) -> None:
+    """The database is sound and its foreign keys all hold (SQLite's checks; PostgreSQL
+    enforces both itself, see tests/workers/checks.py)."""
+    with contextlib.closing(checks.connect(db)) as c:
+        assert checks.engine_problems(c) == []
 
 
-def db_of(agent: Agent) -> Path:
-    return Path(agent.settings.db_url.removeprefix("sqlite:///"))
+def db_of(agent: Agent) -> engines.Database:
+    """The agent's database: its SQLite file, or its PostgreSQL URL."""
+    url = agent.settings.db_url
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else url
 
 
 # ------------------------------------------------------------------ cleaning itself
@@ -185,9 +191,23 @@ def test_text_without_controls_is_kept_as_typed(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_agent(tmp_path_factory: pytest.TempPathFactory) -> Agent:
-    """One agent for all examples of a test: what earlier examples stored stays around."""
-    return make_fake_agent(tmp_path_factory.mktemp("hostile-api"), max_message_chars=LIMIT)
+def small_agents() -> dict[str, Agent]:
+    """The module's agent on each engine, made by the first test that asks for it."""
+    return {}
+
+
+@pytest.fixture
+def small_agent(
+    small_agents: dict[str, Agent], each_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Agent:
+    """One agent for all examples of every test on this engine: what earlier examples (and
+    tests) stored stays around."""
+    if each_engine not in small_agents:
+        home = tmp_path_factory.mktemp("hostile-api")
+        small_agents[each_engine] = make_fake_agent(
+            home, db=engines.lasting_db_for(home), max_message_chars=LIMIT
+        )
+    return small_agents[each_engine]
 
 
 @FAST
@@ -257,14 +277,22 @@ def test_search_reads_or_refuses(small_agent: Agent, query: str, hops: int, k: i
 
 
 @FAST
-@given(memory_id=st.one_of(st.integers(), st.sampled_from([2**63 - 1, 2**63, -(2**63) - 1])))
+@given(
+    memory_id=st.one_of(
+        st.integers(), st.sampled_from([2**31, -(2**31) - 1, 2**63 - 1, 2**63, -(2**63) - 1])
+    )
+)
 def test_any_unknown_id_is_not_found(small_agent: Agent, memory_id: int) -> None:
-    """Ids beyond SQLite's 64-bit range name no memory (they raised OverflowError)."""
+    """Ids beyond SQLite's 64-bit range name no memory (they raised OverflowError), nor do
+    ids beyond PostgreSQL's 32-bit INTEGER ("integer out of range"); nor any proposal."""
     assume(memory_id not in {m.id for m in small_agent.list_memories()})
     agent = small_agent
     for action in (agent.show, agent.history, agent.forget, lambda i: agent.set_pinned(i, True)):
         with pytest.raises(NotFoundError, match=f"^no memory {memory_id} in profile"):
             action(memory_id)
+    for decide in (agent.accept_proposal, agent.reject_proposal):
+        with pytest.raises(NotFoundError, match=f"^no proposal {memory_id} in profile"):
+            decide(memory_id)
 
 
 def test_message_at_the_default_limit_is_kept_whole(agent: Agent) -> None:
@@ -382,7 +410,7 @@ def test_cli_add_and_show(run: Cli, key: str, value: str) -> None:
     assert code == 0 and shown in out  # control characters printed as \uXXXX
     code, out, _ = run("memories", "show", str(added["id"]), "--json")
     assert (json.loads(out)["key"], json.loads(out)["value"]) == (want_key, want_value)
-    assert_intact(run.home / "memchat.db")
+    assert_intact(engines.database(run.home))
 
 
 def _has_surrogate(text: str) -> bool:
@@ -412,7 +440,7 @@ def test_cli_ask(run: Cli, message: str, from_stdin: bool) -> None:
         written = json.loads(out)["written"]
         turns = [w for w in written if w["kind"] == "turn"]
         assert all(said(w["key"]) == want and w["value"] == want for w in turns)
-    assert_intact(run.home / "memchat.db")
+    assert_intact(engines.database(run.home))
 
 
 @CLI
@@ -477,6 +505,7 @@ def assert_one_line_or_done(result: tuple[int, str, str]) -> None:
 @CLI
 @given(reply=hostile)
 @example(reply="\ud800 a lone surrogate")  # a server's JSON "\ud800": storing it failed
+@example(reply="a NUL \x00 in it")  # a server's JSON "\u0000": PostgreSQL's text holds none
 def test_cli_a_hostile_reply_is_printed_neutralised(run: Cli, reply: str) -> None:
     """The generator's own text (a model can emit anything): printed with every control
     character as \\uXXXX, in --json the same string once parsed, one turn stored."""
@@ -492,10 +521,10 @@ def test_cli_a_hostile_reply_is_printed_neutralised(run: Cli, reply: str) -> Non
         code, out, err = run("ask", "Tell me a story about the sea.", "--json")
     assert code == 0 and neutralise(out) == out, err
     replied = json.loads(out)["reply"]
-    with contextlib.closing(sqlite3.connect(run.home / "memchat.db")) as c:
-        stored = c.execute("select text from turns where role = 'assistant' order by id desc")
-        assert stored.fetchone()[0] == replied  # stored as the model said it, shown escaped
-    assert_intact(run.home / "memchat.db")
+    db = engines.database(run.home)
+    stored = checks.rows(db, "select text from turns where role = 'assistant' order by id desc")
+    assert stored[0][0] == replied  # stored as the model said it, shown escaped
+    assert_intact(db)
 
 
 @CLI
@@ -509,7 +538,7 @@ def test_cli_reset_and_reindex_any_name_or_path(run: Cli, name: str, file: str) 
     assert_one_line_or_done(run("profiles", "reset", name, "--yes"))
     assert_one_line_or_done(run(f"--profile={name}", "reindex"))
     assert_one_line_or_done(run(f"--profile={name}", "reindex", "--force", "--json"))
-    assert_intact(run.home / "memchat.db")
+    assert_intact(engines.database(run.home))
 
 
 # ------------------------------------------------------------------ import files
@@ -537,22 +566,34 @@ def export_lines(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def target_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with profile bob in it, checkpointed: copies of it are whole files."""
-    home = tmp_path_factory.mktemp("import-target")
-    bob = make_fake_agent(home, "bob")
-    bob.ask("I am Bob and I like tea.")
-    bob.add_memory("city", "Paris")
-    db = db_of(bob)
-    with contextlib.closing(sqlite3.connect(db)) as c:
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return db
+def target_dbs() -> dict[str, engines.Database]:
+    """The module's import target on each engine, made by the first test that asks for it."""
+    return {}
 
 
-def import_into(target_db: Path, where: Path, content: bytes) -> tuple[tuple[int, str, str], Path]:
-    """Import `content` as a file into a copy of the target database in `where`."""
-    db, source = where / "target.db", where / "import.jsonl"
-    shutil.copyfile(target_db, db)
+@pytest.fixture
+def target_db(
+    target_dbs: dict[str, engines.Database],
+    each_engine: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> engines.Database:
+    """A database with profile bob in it, closed: it is copied for each import."""
+    if each_engine not in target_dbs:
+        home = tmp_path_factory.mktemp("import-target")
+        bob = make_fake_agent(home, "bob", db=engines.lasting_db_for(home))
+        bob.ask("I am Bob and I like tea.")
+        bob.add_memory("city", "Paris")
+        bob.sessions.kw["bind"].dispose()  # a PostgreSQL template takes no connections
+        target_dbs[each_engine] = db_of(bob)
+    return target_dbs[each_engine]
+
+
+def import_into(
+    target_db: engines.Database, where: Path, content: bytes
+) -> tuple[tuple[int, str, str], engines.Database]:
+    """Import `content` as a file into a copy of the target database in `where`, named by
+    `--db` (its path, or its URL)."""
+    db, source = engines.copy_of(target_db, where), where / "import.jsonl"
     source.write_bytes(content)
     with cli_in(where) as run:
         return run("--db", str(db), "import", str(source)), db
@@ -839,6 +880,8 @@ def test_a_damaged_import_is_refused_in_one_line_or_imported_whole(
         assert counts(db) == before
     assert_intact(db)
     shutil.rmtree(where)
+    if isinstance(db, str):  # sixty examples: their databases go as they are done with
+        postgres.drop(db)
 
 
 # ------------------------------------------------------------------ --db that is no database
@@ -860,6 +903,7 @@ def _refused_untouched(where: Path, target: Path, message: str) -> None:
     assert _snapshot(target) == before  # byte for byte, and no -wal or -shm left beside it
 
 
+@pytest.mark.sqlite_only("a file given as --db")
 @settings(CLI)
 @given(content=st.binary(min_size=2, max_size=9000))
 def test_random_bytes_are_no_database(content: bytes, tmp_path_factory: Any) -> None:
@@ -880,6 +924,7 @@ def test_random_bytes_are_no_database(content: bytes, tmp_path_factory: Any) -> 
     ],
     ids=["text file", "a SQLite header then garbage", "a directory"],
 )
+@pytest.mark.sqlite_only("a file given as --db")
 def test_files_that_are_no_database(
     tmp_path: Path, make: Callable[[Path], None], message: str
 ) -> None:
@@ -889,6 +934,7 @@ def test_files_that_are_no_database(
     _refused_untouched(tmp_path, target, message)
 
 
+@pytest.mark.sqlite_only("the file left byte for byte; test_storage refuses a newer schema on both")
 def test_newer_schema_is_left_as_it_was(tmp_path: Path) -> None:
     target = tmp_path / "data" / "future.db"
     agent = make_fake_agent(tmp_path, db=str(target))
@@ -901,6 +947,7 @@ def test_newer_schema_is_left_as_it_was(tmp_path: Path) -> None:
     _refused_untouched(tmp_path, target, "newer memchat (schema 9999)")
 
 
+@pytest.mark.sqlite_only("a file given as --db")
 def test_a_one_byte_file_is_no_database(tmp_path: Path) -> None:
     target = tmp_path / "data" / "notes.txt"
     target.parent.mkdir()
@@ -908,6 +955,7 @@ def test_a_one_byte_file_is_no_database(tmp_path: Path) -> None:
     _refused_untouched(tmp_path, target, "not a database")
 
 
+@pytest.mark.sqlite_only("another program's SQLite file")
 def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
     target = tmp_path / "data" / "places.sqlite"
     target.parent.mkdir()
