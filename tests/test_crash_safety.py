@@ -22,10 +22,13 @@ import pytest
 from sqlalchemy import Engine, event
 
 from storage.db import make_engine
+from tests import engines
 from tests.workers import crash_turns
-from tests.workers.checks import database_problems, rows
+from tests.workers.checks import database_problems, rows, schema_names
 from tests.workers.common import fake_agent
 from tests.workers.fork_server import LINE_TIMEOUT_S, Server
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 MAX_KILLS = 20
 EARLY_KILLS = 8  # the first kills land in the first start-up, mostly in the migration
@@ -108,7 +111,7 @@ def plan_kill(rng: random.Random, kills: int, fresh_s: float) -> Kill | None:
 def run_once(server: Server, home: Path, run: Run, reported: dict[int, tuple[int, int]]) -> None:
     """Start a child on `home` from `run.start`, kill it as planned, and read everything it
     reported."""
-    server.send(f"run {home} {run.start}")
+    server.send(f"run {home} {run.start} {engines.db_for(home) or '-'}")
     line = server.line()
     assert line is not None and line.startswith("child "), f"no child started: {line}"
     server.child = int(line.split()[1])
@@ -149,7 +152,7 @@ def drive(
     return reported
 
 
-def lost_turns(db: Path, reported: dict[int, tuple[int, int]]) -> list[str]:
+def lost_turns(db: engines.Database, reported: dict[int, tuple[int, int]]) -> list[str]:
     """Each reported turn whose message or reply is not in the database as reported (a forget
     request's reply is the agent's own, not the generator's)."""
     turns = {r["id"]: r for r in rows(db, "SELECT * FROM turns")}
@@ -173,12 +176,12 @@ def lost_turns(db: Path, reported: dict[int, tuple[int, int]]) -> list[str]:
 def next_start_problems(home: Path) -> list[str]:
     """A fresh agent opens the database, answers, lists memories, and its read finds the
     oldest statement memory (written by the first runs, all killed)."""
-    db = home / "memchat.db"
+    db = engines.database(home)
     statements = rows(db, "SELECT * FROM memories WHERE kind != 'turn' ORDER BY id")
     if not statements:
         return ["no statement memory survived to be read"]
     oldest = statements[0]
-    agent, _ = fake_agent(home, capacity=crash_turns.CAPACITY)
+    agent, _ = fake_agent(home, engines.db_for(home), capacity=crash_turns.CAPACITY)
     result = agent.ask(f"What do you know about {oldest['key_text']} {oldest['value_text']}?")
     problems = []
     if oldest["id"] not in [item.id for item in result.read]:
@@ -218,7 +221,7 @@ def test_killed_at_random_moments_loses_and_half_writes_nothing(tmp_path: Path) 
     report = describe(seed, fresh_s, runs)
     print(report)
     assert sum(r.status == -signal.SIGKILL for r in runs) >= 10, report
-    db = tmp_path / "memchat.db"
+    db = engines.database(tmp_path)
     problems = database_problems(db, dim=64) + lost_turns(db, reported)
     assert problems == [], report + "\n" + "\n".join(problems)
     problems = next_start_problems(tmp_path)
@@ -278,6 +281,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.sqlite_only("SQLite's rollback journal")
 def test_a_first_start_killed_mid_transaction_opens_next_time(tmp_path: Path) -> None:
     """Found by 200 random-kill runs: a first start killed in its first transaction (before the
     database is in WAL mode) leaves a hot rollback journal; the foreign-file check opened the
@@ -313,15 +317,16 @@ def test_a_migration_interrupted_halfway_leaves_the_schema_as_it_was(tmp_path: P
         if statement.lstrip().startswith("CREATE TABLE turns"):
             raise Interrupted
 
-    url = f"sqlite:///{tmp_path / 'memchat.db'}"
+    db = engines.database(tmp_path)
+    url = engines.db_for(tmp_path) or f"sqlite:///{db}"
     event.listen(Engine, "before_cursor_execute", stop_at_turns)
     try:
         with pytest.raises(Interrupted):
             make_engine(url)
     finally:
         event.remove(Engine, "before_cursor_execute", stop_at_turns)
-    assert rows(tmp_path / "memchat.db", "SELECT name FROM sqlite_master") == []
+    assert schema_names(db) == []
     make_engine(url)
-    agent, _ = fake_agent(tmp_path)
+    agent, _ = fake_agent(tmp_path, engines.db_for(tmp_path))
     assert agent.ask("I live in Paris.").written
-    assert database_problems(tmp_path / "memchat.db", dim=64) == []
+    assert database_problems(db, dim=64) == []

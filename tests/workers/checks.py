@@ -111,6 +111,18 @@ def rows(db: Database, query: str, params: tuple[object, ...] = ()) -> list[Any]
         connection.close()
 
 
+def schema_names(db: Database) -> list[str]:
+    """The names of everything the schema holds: tables, indexes (and sequences)."""
+    if isinstance(db, str):
+        query = (
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public'"
+        )
+    else:
+        query = "SELECT name FROM sqlite_master"
+    return [row[0] for row in rows(db, query)]
+
+
 def engine_problems(connection: Any) -> list[str]:
     """What the engine's own checks report (empty: fine): SQLite's integrity and foreign key
     checks. PostgreSQL has none to run: it checks every foreign key at each statement (none is

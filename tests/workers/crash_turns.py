@@ -1,5 +1,5 @@
-"""The crash test's worker: scripted chat turns through the real Agent (fake models) on a file
-database, to be killed at any moment and started again.
+"""The crash test's worker: scripted chat turns through the real Agent (fake models) on a
+database (an SQLite file, or PostgreSQL), to be killed at any moment and started again.
 
 Run as `python -m tests.workers.crash_turns`: a fork server. Importing the agent (torch)
 takes seconds; forking a child from a process that has imported it takes milliseconds, so a
@@ -7,12 +7,12 @@ test can kill and restart a dozen times in a few seconds. The server itself neve
 database: each child opens it as a fresh process would (engine, migration, agent) and is the
 one killed, a real process dying with its connections and transactions open.
 
-Protocol, one line each way: the test writes `run HOME START` (the database is HOME/memchat.db;
-START = TURNS only opens it); the server prints `child PID` once it has forked the child; the
-child prints `opened` once the agent is ready (database created and migrated), `turn N
-USER_TURN_ID REPLY_TURN_ID` after each turn N has returned, and `done` after the last turn; the
-server prints `exit STATUS` (-9 for SIGKILL) when the child has ended. End of input ends the
-server.
+Protocol, one line each way: the test writes `run HOME START DB` (DB is the database's URL, or
+`-` for HOME/memchat.db; START = TURNS only opens it); the server prints `child PID` once it has
+forked the child; the child prints `opened` once the agent is ready (database created and
+migrated), `turn N USER_TURN_ID REPLY_TURN_ID` after each turn N has returned, and `done` after
+the last turn; the server prints `exit STATUS` (-9 for SIGKILL) when the child has ended. End
+of input ends the server.
 
 A kill can land in the middle of the child's output, so every line goes out in one write (with
 PYTHONUNBUFFERED=1, `print` writes the text and the newline in two), and the child writes to a
@@ -74,9 +74,14 @@ def say(line: str, fd: int = 1) -> None:
     os.write(fd, (line + "\n").encode())
 
 
-def run_turns(home: Path, start: int) -> None:
+def database_arg(db: str) -> str | None:
+    """The protocol's DB word as `fake_agent` takes it: `-` is the home's SQLite file."""
+    return None if db == "-" else db
+
+
+def run_turns(home: Path, start: int, db: str | None = None) -> None:
     """Open the database as a new process would, then run turns `start`.. to the end."""
-    agent, generator = fake_agent(home, capacity=CAPACITY)
+    agent, generator = fake_agent(home, db, capacity=CAPACITY)
     say("opened")
     for turn in range(start, TURNS):
         generator.reply = reply(turn)
@@ -85,10 +90,10 @@ def run_turns(home: Path, start: int) -> None:
     say("done")
 
 
-def child(home: Path, start: int) -> int:
+def child(home: Path, start: int, db: str | None = None) -> int:
     """The forked child's life; its exit status (1 after an error, traceback on stderr)."""
     try:
-        run_turns(home, start)
+        run_turns(home, start, db)
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
@@ -131,8 +136,8 @@ def fork_serve(child_of: Callable[[list[str]], int]) -> None:
 
 
 def serve() -> None:
-    """Fork one child per `run HOME START` line."""
-    fork_serve(lambda args: child(Path(args[0]), int(args[1])))
+    """Fork one child per `run HOME START DB` line."""
+    fork_serve(lambda args: child(Path(args[0]), int(args[1]), database_arg(args[2])))
 
 
 if __name__ == "__main__":

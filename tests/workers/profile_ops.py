@@ -1,12 +1,13 @@
 """The worker of the profile-operation crash test: `profiles reset --export`, `import` and
-`reindex`, each run through its command handler on a file database, to be killed at any moment.
+`reindex`, each run through its command handler on a database (an SQLite file, or PostgreSQL),
+to be killed at any moment.
 
 Run as `python -m tests.workers.profile_ops`: a fork server, as tests/workers/crash_turns.py
-(which says why). Protocol, one line each way: the test writes `run OP HOME FILE` (OP is
-reset, import or reindex; the database is HOME/memchat.db; FILE is the export to write or the
-file to import, `-` for none); the server prints `child PID`; the child prints `ready` once its
-agent is open, then does OP (whatever the command prints is relayed too) and prints `done`; the
-server prints `exit STATUS` when the child has ended.
+(which says why). Protocol, one line each way: the test writes `run OP HOME FILE DB` (OP is
+reset, import or reindex; FILE is the export to write or the file to import, `-` for none; DB
+is the database's URL, or `-` for HOME/memchat.db); the server prints `child PID`; the child
+prints `ready` once its agent is open, then does OP (whatever the command prints is relayed
+too) and prints `done`; the server prints `exit STATUS` when the child has ended.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agent.core import Agent, Models
 from agent.settings import load_settings
 from storage.db import make_engine, session_factory
 from tests.fakes import FakeEncoder, FakeGenerator
-from tests.workers.crash_turns import fork_serve, say
+from tests.workers.crash_turns import database_arg, fork_serve, say
 from tui import commands
 from tui.cli import build_parser
 
@@ -33,9 +34,12 @@ class SmallEncoder(FakeEncoder):
     identity = "fake-hashed-words@32"
 
 
-def open_agent(home: Path, encoder: type[FakeEncoder] = FakeEncoder) -> Agent:
-    """An agent on HOME/memchat.db with fake models, opened as a new process would."""
-    config = load_settings(environ={"MEMCHAT_HOME": str(home)})
+def open_agent(
+    home: Path, encoder: type[FakeEncoder] = FakeEncoder, db: str | None = None
+) -> Agent:
+    """An agent on `db` (default HOME/memchat.db) with fake models, opened as a new process
+    would."""
+    config = load_settings(environ={"MEMCHAT_HOME": str(home)}, db=db)
     engine = make_engine(config.db_url)
     generator = FakeGenerator()
     return Agent(config, session_factory(engine), Models(encoder, lambda: generator))
@@ -50,8 +54,8 @@ def command_line(op: str, file: str) -> list[str]:
     return ["reindex"]
 
 
-def run_op(op: str, home: Path, file: str) -> None:
-    agent = open_agent(home, SmallEncoder if op == "reindex" else FakeEncoder)
+def run_op(op: str, home: Path, file: str, db: str | None) -> None:
+    agent = open_agent(home, SmallEncoder if op == "reindex" else FakeEncoder, db)
     if op == "reindex":
         _ = agent.store.encoder  # loaded before `ready`: the kills land in the work itself
     args = build_parser().parse_args(command_line(op, file))
@@ -61,9 +65,9 @@ def run_op(op: str, home: Path, file: str) -> None:
     say(f"done {status}")
 
 
-def child(op: str, home: Path, file: str) -> int:
+def child(op: str, home: Path, file: str, db: str | None) -> int:
     try:
-        run_op(op, home, file)
+        run_op(op, home, file, db)
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
@@ -72,12 +76,12 @@ def child(op: str, home: Path, file: str) -> int:
 
 
 def serve() -> None:
-    """Fork one child per `run OP HOME FILE` line."""
+    """Fork one child per `run OP HOME FILE DB` line."""
 
     def child_of(args: list[str]) -> int:
-        op, home, file = args
+        op, home, file, db = args
         assert op in ("reset", "import", "reindex"), args
-        return child(op, Path(home), file)
+        return child(op, Path(home), file, database_arg(db))
 
     fork_serve(child_of)
 
