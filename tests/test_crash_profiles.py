@@ -6,7 +6,8 @@ disk is complete (it imports back to what was reset) or absent; an import is all
 at all; a reindexed profile holds all old vectors under the old encoder's name or all new ones
 under the new name; the other profiles are untouched; no memory is half-written
 (tests/workers/checks.py) and SQLite finds nothing wrong. The kills are seeded:
-MEMCHAT_CRASH_SEED repeats a run.
+MEMCHAT_CRASH_SEED repeats a run. On SQLite and on PostgreSQL (each_engine): there a copy of
+the source is a database made from it as a template.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,43 +22,59 @@ from typing import Any
 
 import pytest
 
+from tests import engines
+from tests.engines import Database
 from tests.workers import crash_turns
 from tests.workers.checks import database_problems, rows
 from tests.workers.common import fake_agent
 from tests.workers.fork_server import Server
 from tests.workers.profile_ops import PROFILE, SmallEncoder, open_agent
 
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 KILLS = 8  # per operation
 OLD = ("fake-hashed-words@64", 64)
 NEW = (SmallEncoder.identity, SmallEncoder.dim)
 
 
-def copy_db(source: Path, home: Path) -> Path:
-    """A consistent copy of the database `source` as HOME/memchat.db (SQLite's backup API)."""
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "memchat.db"
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return target
+def copy_db(source: Database, home: Path) -> Database:
+    """A consistent copy of the database `source` as `home`'s database (engines.copy_of)."""
+    return engines.copy_of(source, home)
+
+
+def close(agent: Any) -> None:
+    """Close the agent's connections: a database copied from (a PostgreSQL template) takes
+    none."""
+    agent.sessions.kw["bind"].dispose()
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sources() -> dict[str, Database]:
+    """The module's source database on each engine, made by the first test that asks."""
+    return {}
+
+
+@pytest.fixture
+def source(
+    sources: dict[str, Database], each_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Database:
     """A database with two chatted profiles: `default` (the one reset and imported) and
-    `work` (which no operation may touch); 64-d vectors."""
-    home = tmp_path_factory.mktemp("source")
-    for profile, turns in ((PROFILE, 120), ("work", 40)):
-        agent, generator = fake_agent(home, profile=profile)
-        agent.profile_id(create=True)
-        for turn in range(turns):
-            generator.reply = crash_turns.reply(turn)
-            agent.ask(crash_turns.message(turn))
-    return home / "memchat.db"
+    `work` (which no operation may touch); 64-d vectors. Made once per engine."""
+    if each_engine not in sources:
+        home = tmp_path_factory.mktemp("source")
+        db = engines.lasting_db_for(home)
+        for profile, turns in ((PROFILE, 120), ("work", 40)):
+            agent, generator = fake_agent(home, db, profile=profile)
+            agent.profile_id(create=True)
+            for turn in range(turns):
+                generator.reply = crash_turns.reply(turn)
+                agent.ask(crash_turns.message(turn))
+            close(agent)
+        sources[each_engine] = engines.database(home)
+    return sources[each_engine]
 
 
-def profile_state(db: Path, name: str) -> dict[str, Any] | None:
+def profile_state(db: Database, name: str) -> dict[str, Any] | None:
     """What a profile holds (None when it does not exist): row counts, and each memory's texts
     and vector sizes, with the encoder recorded."""
     found = rows(db, "SELECT id, encoder, encoder_dim FROM profiles WHERE name = ?", (name,))
@@ -84,7 +100,7 @@ def profile_state(db: Path, name: str) -> dict[str, Any] | None:
 def run_op(server: Server, op: str, home: Path, file: str, delay: float | None) -> float:
     """Run `op` in a forked child and kill it `delay` s after it is ready (None: let it end).
     Returns how long its work took (to `done`, or to the kill)."""
-    server.send(f"run {op} {home} {file}")
+    server.send(f"run {op} {home} {file} {engines.db_for(home) or '-'}")
     line = server.line()
     assert line is not None and line.startswith("child "), f"no child: {line}"
     server.child = int(line.split()[1])
@@ -112,7 +128,7 @@ def run_op(server: Server, op: str, home: Path, file: str, delay: float | None) 
     return took or 0.0
 
 
-def delays(op: str, server: Server, source: Path, home: Path, file: str) -> Iterator[float]:
+def delays(op: str, server: Server, source: Database, home: Path, file: str) -> Iterator[float]:
     """KILLS moments spread over the operation's duration, measured here once (unkilled)."""
     copy_db(source, home / "timing")
     duration = run_op(server, op, home / "timing", file, None)
@@ -132,7 +148,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_reset_with_export_killed_is_whole_or_nothing(
-    source: Path, server: Server, tmp_path: Path
+    source: Database, server: Server, tmp_path: Path
 ) -> None:
     before, work = profile_state(source, PROFILE), profile_state(source, "work")
     assert before is not None and before["memories"] > 100
@@ -156,21 +172,25 @@ def test_reset_with_export_killed_is_whole_or_nothing(
             assert export.exists(), f"trial {trial}: reset without its export"
         if export.exists():  # complete: it imports back to the profile as it was
             back = copy_db(source, home / "back")
-            agent, _ = fake_agent(home / "back", db=f"sqlite:///{back}")
+            agent, _ = fake_agent(home / "back", db=engines.url_of(back))
             agent.reset_profile(PROFILE)
             agent.import_file(export)
+            close(agent)
             assert profile_state(back, PROFILE) == before, f"trial {trial}: export incomplete"
 
 
-def test_import_killed_is_whole_or_nothing(source: Path, server: Server, tmp_path: Path) -> None:
+def test_import_killed_is_whole_or_nothing(
+    source: Database, server: Server, tmp_path: Path
+) -> None:
     exported = tmp_path / "default.jsonl"
-    agent, _ = fake_agent(tmp_path / "exporter", db=f"sqlite:///{source}")
+    agent, _ = fake_agent(tmp_path / "exporter", db=engines.url_of(source))
     agent.export(exported, name=PROFILE)
+    close(agent)
     before, work = profile_state(source, PROFILE), profile_state(source, "work")
     template = copy_db(source, tmp_path / "template")
-    agent, _ = fake_agent(tmp_path / "template")
+    agent, _ = fake_agent(tmp_path / "template", db=engines.url_of(template))
     agent.delete_profile(PROFILE)
-    agent.sessions.kw["bind"].dispose()
+    close(agent)
     for trial, delay in enumerate(delays("import", server, template, tmp_path, str(exported))):
         home = tmp_path / f"import-{trial}"
         db = copy_db(template, home)
@@ -183,7 +203,7 @@ def test_import_killed_is_whole_or_nothing(source: Path, server: Server, tmp_pat
 
 
 def test_reindex_killed_leaves_each_profile_old_or_new(
-    source: Path, server: Server, tmp_path: Path
+    source: Database, server: Server, tmp_path: Path
 ) -> None:
     before = {name: profile_state(source, name) for name in (PROFILE, "work")}
     for trial, delay in enumerate(delays("reindex", server, source, tmp_path, "-")):
@@ -207,5 +227,6 @@ def test_reindex_killed_leaves_each_profile_old_or_new(
         run_op(server, "reindex", home, "-", None)  # resumes: what was left is done now
         for name in before:
             assert profile_state(db, name)["encoder"] == NEW  # type: ignore[index]
-        agent = open_agent(home, SmallEncoder)
+        agent = open_agent(home, SmallEncoder, engines.db_for(home))
         assert agent.search("Where do I live?").results
+        close(agent)
