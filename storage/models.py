@@ -9,7 +9,6 @@ derives from `key_text` for its lexical index, and is cleared when the key text 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from storage.slots import SLOT_CHARS, fitted_slot
 from storage.vector_column import Embedding
 
 MEMORY_KINDS = ("turn", "preference", "fact", "note")
@@ -61,24 +61,14 @@ def utcnow() -> datetime:
     return CLOCK()
 
 
-SLOT_CHARS = 300  # the slot columns' length
-SLOT_DIGEST_CHARS = 16
-
-
 class Slot(TypeDecorator[str]):
-    """A slot, at most SLOT_CHARS characters as its column says. A longer one (from a long key
-    or an extracted phrase) is stored and looked up as its beginning and a digest of the whole,
-    so distinct slots stay distinct and the same one is found again. SQLite stored it whole;
-    PostgreSQL refused it ("value too long for type character varying(300)")."""
+    """A slot as its column holds it: `storage.slots.fitted_slot` (at most SLOT_CHARS)."""
 
     impl = String(SLOT_CHARS)
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        if value is None or len(value) <= SLOT_CHARS:
-            return value
-        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{value[: SLOT_CHARS - SLOT_DIGEST_CHARS - 1]}#{digest[:SLOT_DIGEST_CHARS]}"
+        return None if value is None else fitted_slot(value)
 
 
 class Base(DeclarativeBase):

@@ -107,3 +107,31 @@ def test_embeddings_are_pgvector_vectors_on_postgresql(both: dict[str, Engine]) 
             )
         ).all()
     assert sorted(found) == [("key_emb", "vector"), ("value_emb", "vector")]
+
+
+def test_an_sqlite_slot_longer_than_its_column_is_fitted_and_found_again(tmp_path: Path) -> None:
+    """SQLite kept a slot longer than VARCHAR(300) whole; every slot is now written and looked
+    up fitted (storage/slots.py), so migration 0007 rewrites the old long ones the same way."""
+    from sqlalchemy import select
+
+    from storage import repo
+    from storage.db import session_factory
+    from storage.models import Memory
+    from storage.slots import SLOT_CHARS, fitted_slot
+    from tests.test_storage import OLD_MEMORY, OLD_VECTORS, old_schema
+
+    long_slot = "likes:" + "very " * 100 + "long things"
+    url = f"sqlite:///{tmp_path / 'v6.db'}"
+    old_schema(
+        url,
+        "0006",
+        ("insert into profiles (id, name, created_at) values (1, 'sam', '2026-01-01')", {}),
+        (OLD_MEMORY, {**OLD_VECTORS, "updated_at": "2026-02-03 04:05:06"}),
+        ("update memories set slot = :slot", {"slot": long_slot}),
+    )
+    sessions = session_factory(make_engine(url))
+    with sessions() as s:
+        (memory,) = s.scalars(select(Memory)).all()
+        assert memory.slot == fitted_slot(long_slot) and len(memory.slot) == SLOT_CHARS
+        found = repo.find_by_slot(s, 1, long_slot)
+        assert found is not None and found.id == memory.id

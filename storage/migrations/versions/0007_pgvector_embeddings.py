@@ -1,4 +1,4 @@
-"""PostgreSQL: pgvector embeddings and a 64-bit memory version (SQLite is left as it is)
+"""PostgreSQL: pgvector embeddings and a 64-bit memory version; slots that fit their column
 
 Revision ID: 0007
 Revises: 0006
@@ -8,6 +8,8 @@ database whose administrator created it already needs nothing) and the two bytea
 `vector` columns. Rows written before are converted in Python, a batch at a time: SQL has no
 cast from float32 bytes to a vector. profiles.memory_version becomes a BIGINT: it starts at a
 random 40-bit number (storage/repo.py), which SQLite's INTEGER holds and PostgreSQL's does not.
+On both engines, a slot longer than its column (SQLite kept it whole) is rewritten the way every
+slot is now written and looked up (storage/slots.py), so it is found again.
 """
 
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.slots import SLOT_CHARS, fitted_slot
 from storage.vector_column import PgVector, to_vector_text
 
 revision: str = "0007"
@@ -28,6 +31,8 @@ COLUMNS = ("key_emb", "value_emb")
 
 def upgrade() -> None:
     bind = op.get_bind()
+    for table in ("memories", "proposals"):
+        fit_slots(bind, table)
     if bind.dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -48,6 +53,18 @@ def upgrade() -> None:
     for column in COLUMNS:
         op.drop_column("memories", column)
         op.alter_column("memories", f"{column}_vec", new_column_name=column, nullable=False)
+
+
+def fit_slots(bind: sa.Connection, table: str) -> None:
+    """Rewrite the table's slots longer than SLOT_CHARS as `fitted_slot` makes them."""
+    long = bind.execute(
+        sa.text(f"SELECT id, slot FROM {table} WHERE length(slot) > :n"), {"n": SLOT_CHARS}
+    ).all()
+    if long:
+        bind.execute(
+            sa.text(f"UPDATE {table} SET slot = :slot WHERE id = :id"),
+            [{"id": i, "slot": fitted_slot(slot)} for i, slot in long],
+        )
 
 
 def downgrade() -> None:
