@@ -8,6 +8,7 @@ would; a fourth agent roams between profiles, so key caches of several profiles 
 process while others write. After every step the rows of every other profile (profiles,
 sessions, turns, memories, events, turn reads, proposals, and the rows a reader caches) are
 compared with before, and the acting profile's answers are checked to hold only its rows.
+Everything runs on SQLite and on PostgreSQL (each_engine).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select
 
 from agent.core import Agent
@@ -32,7 +39,10 @@ from agent.errors import NotFoundError, UsageError
 from storage import cache_rows, repo
 from storage.db import StorageError
 from storage.models import ChatSession, Memory, MemoryEvent, Profile, Proposal, Turn, TurnRead
+from tests import engines, postgres
 from tests.conftest import make_fake_agent
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 PROFILES = ("alice", "bob", "carol")
 # bob runs at a small capacity: freeing must pick among bob's memories only.
@@ -102,6 +112,9 @@ class Isolation(RuleBasedStateMachine):
     def teardown(self) -> None:
         for agent in (*self.agents.values(), *self.reviewers.values(), self.roamer):
             agent.sessions.kw["bind"].dispose()
+        db = engines.database(self.home)
+        if isinstance(db, str):  # each example has its own: gone with it
+            postgres.drop(db)
         shutil.rmtree(self.home, ignore_errors=True)
 
     # ------------------------------------------------------------ helpers
@@ -342,13 +355,15 @@ class Isolation(RuleBasedStateMachine):
 
     @invariant()
     def database_is_sound(self) -> None:
-        db = self.home / "memchat.db"
-        with contextlib.closing(sqlite3.connect(db)) as c:
-            assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+        """Every foreign key holds: SQLite's check (PostgreSQL checks each at every
+        statement)."""
+        db = engines.database(self.home)
+        if isinstance(db, Path):
+            with contextlib.closing(sqlite3.connect(db)) as c:
+                assert c.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-TestIsolation = Isolation.TestCase
-TestIsolation.settings = settings(
+ISOLATION = settings(
     max_examples=10,
     stateful_step_count=25,
     deadline=None,
@@ -357,6 +372,12 @@ TestIsolation.settings = settings(
     # The failing steps are printed all the same; add Phase.shrink here to shrink locally.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
+
+
+def test_random_steps_keep_profiles_isolated() -> None:
+    """The state machine above, on the engine of this run (a unittest TestCase, as
+    `Isolation.TestCase`, would take no parametrised fixture)."""
+    run_state_machine_as_test(Isolation, settings=ISOLATION)
 
 
 def test_a_deleted_profiles_cache_does_not_pass_for_a_new_one(tmp_path: Path) -> None:
