@@ -5,7 +5,9 @@ The UI process (tests/workers/ui_chat.py) drives the Textual app headless with a
 command-line process (tests/workers/cli_loop.py) runs `memchat` commands in a loop. Each logs
 what it wrote and every error its user saw. Afterwards: no error reached either user ("database
 is locked" was one), everything reported written is in the database, the database is whole,
-and the UI's reads found the memories the command line added while the UI was running.
+and the UI's reads found the memories the command line added while the UI was running. On
+SQLite and on PostgreSQL (each_engine): both processes get the PostgreSQL database through
+MEMCHAT_DB.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import engines
+from tests.engines import Database
 from tests.workers.checks import database_problems, rows
 from tests.workers.common import read_log
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATION_S = float(os.environ.get("MEMCHAT_CONCURRENCY_S", "60"))
@@ -25,10 +33,12 @@ START_S = 120.0  # on top of the duration: importing torch and textual, on a bus
 
 
 def start(module: str, args: list[str], home: Path, output: Path) -> subprocess.Popen[bytes]:
-    """Start a worker module with `home` as MEMCHAT_HOME, its output going to `output`."""
+    """Start a worker module with `home` as MEMCHAT_HOME (and the test's database as
+    MEMCHAT_DB on PostgreSQL), its output going to `output`."""
     env = {**os.environ, "MEMCHAT_HOME": str(home), "OMP_NUM_THREADS": "1"}
     for name in ("MEMCHAT_DB", "MEMCHAT_PROFILE"):
         env.pop(name, None)
+    env.update(engines.env_for(home))
     with output.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", module, *args],
@@ -65,7 +75,7 @@ def run_both(home: Path) -> tuple[list[int | None], str]:
 Events = set[tuple[int, str, str | None]]  # (memory id, action, new value)
 
 
-def events_of(db: Path) -> Events:
+def events_of(db: Database) -> Events:
     """(memory id, action, new value) of every memory event."""
     return {
         (r["memory_id"], r["action"], r["new_value"])
@@ -83,7 +93,7 @@ def written_problems(events: Events, who: str, written: list[dict[str, Any]]) ->
     ]
 
 
-def ui_problems(db: Path, ui: list[dict[str, Any]]) -> list[str]:
+def ui_problems(db: Database, ui: list[dict[str, Any]]) -> list[str]:
     """The UI's turns (message and reply) and what they wrote and forgot, in the database."""
     turns = {r["id"]: r for r in rows(db, "SELECT id, role, text FROM turns")}
     events = events_of(db)
@@ -103,7 +113,7 @@ def ui_problems(db: Path, ui: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def cli_problems(db: Path, cli: list[dict[str, Any]]) -> list[str]:
+def cli_problems(db: Database, cli: list[dict[str, Any]]) -> list[str]:
     """The command line's additions, answers and forgettings, in the database; its probe
     memories (never forgotten) still there as added."""
     memories = {r["id"]: r for r in rows(db, "SELECT id, key_text, value_text FROM memories")}
@@ -156,7 +166,7 @@ def test_ui_and_command_line_write_at_once(tmp_path: Path) -> None:
     turns = sum(e["event"] == "turn" for e in ui)
     rounds = sum(e["event"] == "list" for e in cli)
     assert turns >= 5 and rounds >= 3, f"too little done: {turns} UI turns, {rounds} CLI rounds"
-    db = tmp_path / "memchat.db"
+    db = engines.database(tmp_path)
     problems = database_problems(db, dim=64) + ui_problems(db, ui) + cli_problems(db, cli)
     problems += probe_problems(ui, cli)
     assert problems == [], "\n".join(problems)

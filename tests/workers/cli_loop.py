@@ -1,10 +1,11 @@
 """The concurrency test's command-line process: `tui.cli.main` in a loop, with `build_agent`
 patched to fake models (as tests/test_cli.py does), while the UI writes to the same database.
 
-Run as `python -m tests.workers.cli_loop SECONDS LOG UI_LOG` with MEMCHAT_HOME set. Each round,
-for SECONDS and then until UI_LOG shows the UI has ended: `memories add` the probe memories the
-UI asked for in UI_LOG (for its reads to find), `memories add` a memory to keep and one to
-forget, `ask`, `memories forget` the second, `memories list`, `profiles list`. Each command
+Run as `python -m tests.workers.cli_loop SECONDS LOG UI_LOG` with MEMCHAT_HOME set (and
+MEMCHAT_DB, which `memchat` reads, for a database elsewhere). Each round, for SECONDS and then
+until UI_LOG shows the UI has ended: `memories add` the probe memories the UI asked for in
+UI_LOG (for its reads to find), `memories add` a memory to keep and one to forget, `ask`,
+`memories forget` the second, `memories list`, `profiles list`. Each command
 builds its own agent and engine, as a new `memchat` process would. LOG gets one JSON line per
 write it reported and per error: a non-zero status, anything on stderr, an exception that
 escaped `main`.

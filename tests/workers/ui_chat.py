@@ -1,7 +1,8 @@
 """The concurrency test's UI process: the Textual app, headless (`App.run_test`), with an agent
 on fake models, chatting without pause while the command line writes to the same database.
 
-Run as `python -m tests.workers.ui_chat HOME SECONDS LOG CLI_LOG`. A Pilot sends messages for
+Run as `python -m tests.workers.ui_chat HOME SECONDS LOG CLI_LOG` (the database: MEMCHAT_DB,
+or HOME/memchat.db). A Pilot sends messages for
 SECONDS: scripted statements (adding, updating, retracting and forgetting memories), and every
 fourth turn a question about a probe memory: this process asks for one in LOG (`want_probe`),
 the command line adds it and says so in CLI_LOG, and the question's read must find it. Some
@@ -13,6 +14,7 @@ notification, a failed reply, a crash.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import traceback
@@ -132,7 +134,7 @@ async def chat(app: RecordingApp, generator: Any, cli_log: Path, seconds: float)
 def main(home: Path, seconds: float, log_path: Path, cli_log: Path) -> int:
     log = JsonLog(log_path)
     try:
-        agent, generator = fake_agent(home)
+        agent, generator = fake_agent(home, os.environ.get("MEMCHAT_DB") or None)
         asyncio.run(chat(RecordingApp(agent, log), generator, cli_log, seconds))
     except BaseException:
         log.write("error", where="crash", message=traceback.format_exc())
