@@ -34,10 +34,14 @@ from agent.errors import ModelMissingError
 from agent.models import locate
 from agent.models.locate import ENCODER, GENERATOR, PackagedModel, locate_encoder, locate_generator
 from agent.settings import load_settings
+from tests import engines
 from tests.conftest import make_fake_agent
 from tui import cli
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests that use a database run on SQLite and PostgreSQL; those about SQLite's own files
+# and those about model files run once.
+both_engines = pytest.mark.usefixtures("each_engine")
 
 
 def mode(path: Path) -> int:
@@ -71,6 +75,7 @@ def test_a_new_data_folder_is_owner_only(tmp_path: Path, umask_022: None) -> Non
     assert mode(tmp_path / "home") == 0o700
 
 
+@both_engines
 def test_exports_are_owner_only(tmp_path: Path, umask_022: None) -> None:
     """Every way an export is written: `export`, `export --all`, `profiles reset --export`;
     also when it replaces a world-readable file, or a leftover temporary file is in the way."""
@@ -248,13 +253,14 @@ print("DONE", len(COMMANDS))
 """
 
 FAKE_APP = """
-import asyncio
+import asyncio, os
 from pathlib import Path
 from tests.conftest import make_fake_agent
 from tui.app import MemchatApp
 
 async def main():
-    app = MemchatApp(make_fake_agent(Path("home")), load_models=False)
+    agent = make_fake_agent(Path("home"), db=os.environ.get("MEMCHAT_DB"))
+    app = MemchatApp(agent, load_models=False)
     async with app.run_test(size=(100, 30)) as pilot:
         app.screen.query_one("#chat-input").text = "My name is Sam and I love hiking"
         await pilot.press("enter")
@@ -269,16 +275,25 @@ asyncio.run(main())
 """
 
 
+@both_engines
 def test_the_command_line_opens_no_socket(tmp_path: Path) -> None:
+    """With fake models; on PostgreSQL the database is on its server's Unix socket, which
+    the hook lets through (AF_UNIX) as it does asyncio's."""
+    home = tmp_path / "home"
     done, uses = offline_run(
-        tmp_path, FAKE_CLI, stdin="I like tea\n/quit\n", MEMCHAT_HOME=str(tmp_path / "home")
+        tmp_path,
+        FAKE_CLI,
+        stdin="I like tea\n/quit\n",
+        MEMCHAT_HOME=str(home),
+        **engines.env_for(home),
     )
     assert uses == [], uses
     assert done.returncode == 0 and "DONE 17" in done.stdout, done.stderr[-3000:]
 
 
+@both_engines
 def test_the_app_opens_no_socket(tmp_path: Path) -> None:
-    done, uses = offline_run(tmp_path, FAKE_APP)
+    done, uses = offline_run(tmp_path, FAKE_APP, **engines.env_for(tmp_path / "home"))
     assert uses == [], uses
     assert done.returncode == 0 and "DONE" in done.stdout, done.stderr[-3000:]
 
