@@ -1,8 +1,10 @@
 """A conversation with the real models: facts told in passing among small talk, asked about
-later. The answers come from memory: the fact told, its latest value, or "not mentioned"."""
+later. The answers come from memory: the fact told, its latest value, or "not mentioned". On
+SQLite and on PostgreSQL, one conversation each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from agent.answer.grounded import NOT_MENTIONED
 from agent.bootstrap import build_agent
 from agent.settings import load_settings
+from tests import engines
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +48,29 @@ ASKED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory, model_cache: Path):
-    home = tmp_path_factory.mktemp("dialogue")
-    settings = load_settings(
-        environ={"MEMCHAT_HOME": str(home)}, cache=model_cache, max_new_tokens=8
-    )
-    agent = build_agent(settings)
-    for message in TOLD:
-        agent.ask(message)
-    return agent
+@pytest.fixture(scope="module", params=engines.ENGINES)
+def agent(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_cache: Path
+) -> Iterator[object]:
+    """The conversation told on one engine, for every test of the module. A module-scoped
+    parameter, not `each_engine`: the tests run engine by engine, so one agent holding the
+    real models is alive at a time."""
+    engines.current = request.param
+    try:
+        home = tmp_path_factory.mktemp("dialogue")
+        settings = load_settings(
+            environ={"MEMCHAT_HOME": str(home)},
+            cache=model_cache,
+            max_new_tokens=8,
+            db=engines.db_for(home),
+        )
+        agent = build_agent(settings)
+        for message in TOLD:
+            agent.ask(message)
+        yield agent
+        agent.sessions.kw["bind"].dispose()
+    finally:
+        engines.reset()
 
 
 def test_facts_told_in_passing_are_answered_later(agent) -> None:
