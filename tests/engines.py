@@ -69,8 +69,8 @@ def database(home: Path) -> Database:
 
 def copy_of(source: Database, home: Path) -> Database:
     """A copy of the database `source` (nothing may be connected to it) as `home`'s database:
-    HOME/memchat.db on SQLite; on PostgreSQL a database made from it as a
-    template, which `db_for(home)` then names."""
+    HOME/memchat.db on SQLite; on PostgreSQL a database made from it as a template, which
+    `db_for(home)` then names."""
     Path(home).mkdir(parents=True, exist_ok=True)
     if isinstance(source, str):
         _databases[Path(home).resolve()] = copy = postgres.new_database(template=source)
@@ -92,6 +92,7 @@ def env_for(home: Path) -> dict[str, str]:
 
 
 def reset() -> None:
+    """After a test: back to SQLite, its PostgreSQL databases dropped (not the lasting ones)."""
     global current
     current = "sqlite"
     _databases.clear()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,12 +35,10 @@ from psycopg.types import TypeInfo
 from sqlalchemy.engine import make_url
 
 from agent.extraction import forget_requests
+from tests.engines import Database  # an SQLite file, or a PostgreSQL database by its URL
 
 REMOVALS = ("forget", "free")
 ADDS = ("add", "import")
-
-# The database checked: an SQLite file, or a PostgreSQL database by its SQLAlchemy URL.
-Database = Path | str
 
 
 class Row(tuple[Any, ...]):
