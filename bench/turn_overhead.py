@@ -17,7 +17,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert
@@ -44,17 +46,22 @@ MESSAGES = [
 ]
 
 
-def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
-    """Insert n memories with random unit keys straight into the table (fast), with their key
-    terms stored as the write path stores them (bench/cache_load.py times loads without)."""
-    profile_id = agent.profile_id(create=True)
+def synthetic_rows(
+    profile_id: int, n: int, dim: int, seed: int = 0, keys: np.ndarray | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """n memory rows with random unit keys (float32 bytes; `keys` (n, dim) instead, if given),
+    5000 at a time, with their key terms stored as the write path stores them
+    (bench/cache_load.py times loads without)."""
     rng = np.random.default_rng(seed)
     now = utcnow()
     for start in range(0, n, 5000):
         count = min(5000, n - start)
-        keys = rng.standard_normal((count, dim)).astype("<f4")
-        keys /= np.linalg.norm(keys, axis=1, keepdims=True)
-        rows = [
+        if keys is None:
+            batch = rng.standard_normal((count, dim)).astype("<f4")
+            batch /= np.linalg.norm(batch, axis=1, keepdims=True)
+        else:
+            batch = keys[start : start + count].astype("<f4")
+        yield [
             {
                 "profile_id": profile_id,
                 "kind": "turn" if i % 4 else "fact",
@@ -62,8 +69,8 @@ def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
                 "key_text": f"synthetic memory {start + i}",
                 "key_terms": key_terms(f"synthetic memory {start + i}"),  # as the write path
                 "value_text": f"value {start + i}",
-                "key_emb": keys[i].tobytes(),
-                "value_emb": keys[i].tobytes(),
+                "key_emb": batch[i].tobytes(),
+                "value_emb": batch[i].tobytes(),
                 "usage": 0.0,
                 "pinned": False,
                 "created_at": now,
@@ -71,8 +78,42 @@ def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
             }
             for i in range(count)
         ]
+
+
+def fill(agent: Agent, n: int, dim: int, seed: int = 0) -> None:
+    """Insert n synthetic memories (`synthetic_rows`) straight into the table (fast): one
+    executemany per batch, through SQLAlchemy Core."""
+    profile_id = agent.profile_id(create=True)
+    for rows in synthetic_rows(profile_id, n, dim, seed):
         with agent.sessions() as s, s.begin():
             s.execute(insert(Memory), rows)
+
+
+def time_turn(agent: Agent, i: int) -> tuple[float, dict[str, float]]:
+    """One timed `agent.remember` of the i-th message: (ms, the turn's own timings)."""
+    started = time.perf_counter()
+    turn = agent.remember(MESSAGES[i % len(MESSAGES)] + f" ({i})")
+    return (time.perf_counter() - started) * 1000, turn.timings_ms
+
+
+def summarise_turns(timed: list[tuple[float, dict[str, float]]]) -> dict[str, float]:
+    """Median and p95 of the turns' ms, and the median of each part (encode, read, write)."""
+    totals = sorted(total for total, _ in timed)
+    return {
+        "turns": len(timed),
+        "median_ms": statistics.median(totals),
+        "p95_ms": totals[int(0.95 * (len(totals) - 1))],
+        **{
+            f"{part}_median_ms": statistics.median(parts[part] for _, parts in timed)
+            for part in ("encode", "read", "write")
+        },
+    }
+
+
+def time_turns(agent: Agent, turns: int) -> dict[str, float]:
+    """`summarise_turns` of `turns` messages, after one warm-up turn."""
+    agent.remember("warm up")
+    return summarise_turns([time_turn(agent, i) for i in range(turns)])
 
 
 def measure(n: int, turns: int, workdir: Path) -> dict[str, float]:
@@ -84,21 +125,9 @@ def measure(n: int, turns: int, workdir: Path) -> dict[str, float]:
     profile_id = agent.profile_id()
     agent.store.cache(profile_id)
     cache_load_ms = (time.perf_counter() - t0) * 1000
-    agent.remember("warm up")
-    totals, parts = [], {"encode": [], "read": [], "write": []}
-    for i in range(turns):
-        started = time.perf_counter()
-        turn = agent.remember(MESSAGES[i % len(MESSAGES)] + f" ({i})")
-        totals.append((time.perf_counter() - started) * 1000)
-        for key in parts:
-            parts[key].append(turn.timings_ms[key])
-    totals.sort()
     return {
         "memories": n,
-        "turns": turns,
-        "median_ms": statistics.median(totals),
-        "p95_ms": totals[int(0.95 * (len(totals) - 1))],
-        **{f"{k}_median_ms": statistics.median(v) for k, v in parts.items()},
+        **time_turns(agent, turns),
         "cache_load_ms": cache_load_ms,
         # the process's peak so far: sizes run smallest first, so this is this size's peak
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -171,3 +171,50 @@ def test_longmemeval_bench_scores_every_variant_on_a_fixture(tmp_path: Path) -> 
     assert results["bm25"]["single-session-user"]["1"] == 0.5  # 1 of its 2 has_answer turns
     report = bench.markdown(results, {name: kind for name, (kind, _) in bench.VARIANTS.items()})
     assert "+ time prior (b_t=4) = default" in report and "Questions: multi-session 1" in report
+
+
+def test_postgres_bench_copy_fill_stores_what_the_sqlite_fill_stores(tmp_path: Path) -> None:
+    """bench/postgres.py's binary COPY (pgvector's binary form) and turn_overhead's executemany
+    give one profile the same cache rows: ids, kinds, key vectors (bit for bit) and terms."""
+    from storage import cache_rows
+    from tests import postgres
+
+    bench = bench_module("postgres")
+    try:
+        agents = {
+            "sqlite": make_fake_agent(tmp_path / "sqlite"),
+            "postgresql": make_fake_agent(tmp_path / "pg", db=postgres.new_database()),
+        }
+        bench.copy_fill(agents["postgresql"], 30, 64, seed=5)
+        bench.turn_overhead.fill(agents["sqlite"], 30, 64, seed=5)
+        found = {}
+        for engine, agent in agents.items():
+            with agent.sessions() as s:
+                rows = cache_rows.cache_rows(s, agent.profile_id())
+            found[engine] = [(i, kind, key, terms) for i, kind, key, _, terms, *_ in rows]
+            bench.close(agent)
+        assert len(found["sqlite"]) == 30 and found["postgresql"] == found["sqlite"]
+    finally:
+        postgres.drop_created()
+
+
+def test_postgres_summary_has_both_engines_per_size() -> None:
+    run = bench_module("run")
+    figures = {"cache_load_ms": 80.0, "read_p50_ms": 4.5, "turn_p50_ms": 25.0, "x": 1}
+    doc = {
+        "sizes": [{"memories": 10000, "sqlite": figures, "postgresql": figures}],
+        "ingest": {"sqlite": {"turns_per_s": 200.0}, "postgresql": {"turns_per_s": 100.0}},
+        "writers": {e: [{"writers": 2, "turns_per_s": 30.0}] for e in ("sqlite", "postgresql")},
+        "hnsw": [
+            {
+                "keys": "real",
+                "memories": 47000,
+                "build_s": 27.0,
+                "ef_search": {"40": {"p50_ms": 1.8, "recall": 0.99}, "100": {}},
+            }
+        ],  # fmt: skip
+    }
+    summary = run.postgres_summary(doc)
+    assert summary["sizes"]["10000"]["postgresql"] == {k: figures[k] for k in list(figures)[:3]}
+    assert summary["writers_turns_per_s"] == {"sqlite": {"2": 30.0}, "postgresql": {"2": 30.0}}
+    assert summary["hnsw"][0]["recall"] == 0.99 and run.postgres_summary(None) is None
