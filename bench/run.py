@@ -7,8 +7,10 @@ FAISS per size, the p50 turn overhead per size, generation speed per variant wit
 named, cold start first/cached, the ingest rate, and each case's peak RSS; each script's full
 JSON goes to `--out` as well.
 
-    .venv/bin/python bench/run.py            # the full suite (about 12 minutes here)
-    .venv/bin/python bench/run.py --quick    # smaller sizes and fewer repeats (about 3)
+    .venv/bin/python bench/run.py            # the full suite (about 12 minutes here, and 31
+                                             # more for PostgreSQL: HNSW at 1M takes 17)
+    .venv/bin/python bench/run.py --quick    # smaller sizes and fewer repeats (about 3, and
+                                             # 2 more for PostgreSQL)
     .venv/bin/python bench/run.py --quick --json   # only the JSON document on stdout
 """
 
