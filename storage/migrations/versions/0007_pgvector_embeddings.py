@@ -9,7 +9,9 @@ database whose administrator created it already needs nothing) and the two bytea
 cast from float32 bytes to a vector. profiles.memory_version becomes a BIGINT: it starts at a
 random 40-bit number (storage/repo.py), which SQLite's INTEGER holds and PostgreSQL's does not.
 On both engines, a slot longer than its column (SQLite kept it whole) is rewritten the way every
-slot is now written and looked up (storage/slots.py), so it is found again.
+slot is now written and looked up (storage/slots.py), so it is found again. The (profile, kind)
+index gains the id: finding a profile's newest turn memory (every turn does) read the whole
+profile on PostgreSQL before its statistics existed.
 """
 
 from collections.abc import Sequence
@@ -33,6 +35,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     for table in ("memories", "proposals"):
         fit_slots(bind, table)
+    op.drop_index("ix_memories_profile_kind", table_name="memories")
+    op.create_index("ix_memories_profile_kind_id", "memories", ["profile_id", "kind", "id"])
     if bind.dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
