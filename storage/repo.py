@@ -77,8 +77,10 @@ def list_profiles(s: Session) -> list[ProfileCounts]:
         select(Profile, func.coalesce(memories.c.n, 0), func.coalesce(turns.c.n, 0))
         .outerjoin(memories, memories.c.profile_id == Profile.id)
         .outerjoin(turns, turns.c.profile_id == Profile.id)
-        .order_by(Profile.name)
     ).all()
+    # sorted here, by code point as SQLite's BINARY collation does: a PostgreSQL server sorts
+    # by its own collation (en_US puts "alice" before "Bob")
+    rows.sort(key=lambda row: row[0].name)
     return [ProfileCounts(p, int(m), int(t)) for p, m, t in rows]
 
 
