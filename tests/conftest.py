@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,26 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 def tui_agent(tmp_path: Path, fixed_clock: None) -> Agent:
     """An agent with fake models on a fresh database, for Pilot and snapshot tests."""
     return make_fake_agent(tmp_path)
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """The command line with fake models, MEMCHAT_HOME the test's folder and no MEMCHAT_DB:
+    run(*argv, tty=False) -> (exit status, stdout, stderr). tests/test_cli.py has its own."""
+    from tui import cli
+
+    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
+    monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
+    monkeypatch.delenv("MEMCHAT_DB", raising=False)
+    monkeypatch.setattr(cli, "build_agent", fake_build_agent)
+
+    def invoke(*argv: str, tty: bool = False) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

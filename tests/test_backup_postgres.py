@@ -4,10 +4,8 @@ file that `memchat --db FILE` opens and `db copy` restores. Against a real serve
 
 from __future__ import annotations
 
-import io
 import sqlite3
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,7 @@ from storage.backup import backup_database
 from storage.copy import copy_database
 from storage.db import StorageError
 from tests import postgres
-from tests.conftest import fake_build_agent, make_fake_agent
-from tui import cli
+from tests.conftest import make_fake_agent
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BAD_SERVER = "postgresql+psycopg://u:s3cret@/nodb?host=/nonexistent"
@@ -134,23 +131,7 @@ def test_an_unreachable_server_is_one_line_and_leaves_nothing(tmp_path: Path) ->
 
 
 # ------------------------------------------------------------ the command line
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
-    monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
-    monkeypatch.delenv("MEMCHAT_DB", raising=False)
-    monkeypatch.setattr(cli, "build_agent", fake_build_agent)
-
-    def invoke(*argv: str, tty: bool = False) -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
-        monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
+# `run`: the command line with fake models (tests/conftest.py)
 
 
 def test_cli_backup_of_a_server(run, server: str, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ PostgreSQL is a real server (tests/postgres.py), never a mock.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import subprocess
@@ -29,8 +28,7 @@ from storage.copy import (
 from storage.db import make_engine
 from storage.models import Profile
 from tests import postgres
-from tests.conftest import fake_build_agent, make_fake_agent
-from tui import cli
+from tests.conftest import make_fake_agent
 
 TABLE_NAMES = [t.name for t in TABLES]
 BAD_SERVER = "postgresql+psycopg://u:s3cret@/nodb?host=/nonexistent"
@@ -374,21 +372,7 @@ def test_the_copy_reads_one_snapshot_in_batches(tmp_path: Path, engine: str) -> 
 # ------------------------------------------------------------ the command line
 
 
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
-    monkeypatch.delenv("MEMCHAT_PROFILE", raising=False)
-    monkeypatch.delenv("MEMCHAT_DB", raising=False)
-    monkeypatch.setattr(cli, "build_agent", fake_build_agent)
-
-    def invoke(*argv: str, tty: bool = False) -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
-        monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
+# `run`: the command line with fake models (tests/conftest.py)
 
 
 def test_cli_copies_to_postgres_and_back(run, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ ask, memories, profiles, export and import, and eval, with the fake models."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,9 +13,7 @@ from sqlalchemy import select
 from storage.db import make_engine, session_factory
 from storage.models import Profile
 from tests import postgres
-from tests.conftest import fake_build_agent
 from tests.test_eval_locomo import sample
-from tui import cli
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -27,20 +24,7 @@ def pg_url() -> Iterator[str]:
     postgres.drop_created()
 
 
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
-    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
-    for name in ("MEMCHAT_DB", "MEMCHAT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli, "build_agent", fake_build_agent)
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
+# `run`: the command line with fake models (tests/conftest.py)
 
 
 def test_chat_memories_and_profiles_on_postgresql(run: Run, pg_url: str) -> None:
