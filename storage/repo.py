@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.ids import storable
 from storage.models import (
     ChatSession,
     Memory,
@@ -20,20 +21,6 @@ from storage.models import (
     TurnRead,
     utcnow,
 )
-
-# The largest id SQLite can store (a signed 64-bit INTEGER). A larger id given by a user
-# names no row; passed to the driver it would raise OverflowError instead.
-MAX_ID = 2**63 - 1
-# PostgreSQL's id columns are its 32-bit INTEGER: a larger id names no row there, and compared
-# with one it raised "integer out of range".
-MAX_ID_OF_ENGINE = {"postgresql": 2**31 - 1}
-
-
-def _storable(s: Session, row_id: int) -> bool:
-    """True when `row_id` can name a row at all (the range of the engine's id columns)."""
-    largest = MAX_ID_OF_ENGINE.get(s.get_bind().dialect.name, MAX_ID)
-    return -largest - 1 <= row_id <= largest
-
 
 # ---------------------------------------------------------------- profiles
 
@@ -156,7 +143,7 @@ def recent_turns(s: Session, profile_id: int, n: int) -> list[Turn]:
 
 
 def get_turn(s: Session, profile_id: int, turn_id: int) -> Turn | None:
-    if not _storable(s, turn_id):
+    if not storable(s, turn_id):
         return None
     return s.scalar(select(Turn).where(Turn.id == turn_id, Turn.profile_id == profile_id))
 
@@ -174,7 +161,7 @@ def record_reads(
 def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20) -> list[TurnRead]:
     """The latest first-hop reads of a memory by the profile's own turns. `memory_id` is a
     plain column: the turn's profile is what keeps another profile's reads out."""
-    if not _storable(s, memory_id):
+    if not storable(s, memory_id):
         return []
     return list(
         s.scalars(
@@ -193,13 +180,13 @@ def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20
 
 
 def get_memory(s: Session, profile_id: int, memory_id: int) -> Memory | None:
-    if not _storable(s, memory_id):
+    if not storable(s, memory_id):
         return None
     return s.scalar(select(Memory).where(Memory.id == memory_id, Memory.profile_id == profile_id))
 
 
 def get_memories(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, Memory]:
-    ids = [i for i in ids if _storable(s, i)]
+    ids = [i for i in ids if storable(s, i)]
     if not ids:
         return {}
     rows = s.scalars(select(Memory).where(Memory.profile_id == profile_id, Memory.id.in_(ids)))
@@ -207,7 +194,7 @@ def get_memories(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, M
 
 
 def get_proposal(s: Session, profile_id: int, proposal_id: int) -> Proposal | None:
-    if not _storable(s, proposal_id):
+    if not storable(s, proposal_id):
         return None
     return s.scalar(
         select(Proposal).where(Proposal.id == proposal_id, Proposal.profile_id == profile_id)
@@ -372,7 +359,7 @@ def set_pinned(s: Session, memory: Memory, pinned: bool) -> None:
 
 
 def memory_history(s: Session, profile_id: int, memory_id: int) -> list[MemoryEvent]:
-    if not _storable(s, memory_id):
+    if not storable(s, memory_id):
         return []
     return list(
         s.scalars(
@@ -403,7 +390,7 @@ def memory_sources(
 ) -> dict[int, tuple[Memory, Turn | None]]:
     """Each memory with the turn it came from (None for one added by hand or whose turn is
     gone): what was said, by whom and when, for an answer that cites it."""
-    ids = [i for i in memory_ids if _storable(s, i)]
+    ids = [i for i in memory_ids if storable(s, i)]
     if not ids:
         return {}
     rows = s.execute(

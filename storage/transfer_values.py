@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, DateTime, Float, Integer, LargeBinary, String
 from sqlalchemy.types import TypeDecorator
 
-from storage.repo import MAX_ID
+from storage.ids import MAX_ID
 
 # Control characters that `profiles create` never leaves in a name (tab and newline aside).
 _NAME_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
