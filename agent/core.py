@@ -15,6 +15,7 @@ from agent.answer.avoid import avoided_words
 from agent.answer.grounded import Grounded, ground, source_phrase
 from agent.answer.intent import asks_inference, asks_memory, is_request
 from agent.answer.sources import asked_before, remembered
+from agent.conversations import ConversationActions
 from agent.errors import MemchatError, NotFoundError, ReplyCutError, ReplyFailedError
 from agent.extraction import extract, forget_requests, retractions
 from agent.forgetting import forget_reply, forget_requested, retract
@@ -73,7 +74,7 @@ class TurnStart:
     freed: list[Written] = field(default_factory=list)  # at capacity, the least used
 
 
-class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions):
+class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, ConversationActions):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], models: Models) -> None:
         self.settings = settings
         self.sessions = sessions

@@ -13,7 +13,8 @@ from agent.memory.unit import current_usage
 from agent.memory.write import address_text, addressed_with_value, write_slot
 from agent.text import clean_message
 from storage import repo
-from storage.models import MEMORY_KINDS, Memory, MemoryEvent, Turn, TurnRead, utcnow
+from storage.conversations import get_session
+from storage.models import MEMORY_KINDS, ChatSession, Memory, MemoryEvent, Turn, TurnRead, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import sessionmaker
@@ -37,6 +38,7 @@ class MemoryDetail:
     siblings: list[Memory] = field(default_factory=list)
     previous: Memory | None = None  # temporal links: the turn memory written before / after
     next: Memory | None = None
+    conversation: ChatSession | None = None  # the source turn's session
 
 
 def slot_of_key(key: str) -> str:
@@ -118,16 +120,18 @@ class MemoryActions:
             linked = repo.get_memories(
                 s, profile_id, [i for i in (memory.prev_id, memory.next_id) if i]
             )
+            turn = repo.get_turn(s, profile_id, source) if source is not None else None
             detail = MemoryDetail(
                 memory,
                 repo.memory_history(s, profile_id, memory_id),
                 repo.reads_of_memory(s, profile_id, memory_id),
-                repo.get_turn(s, profile_id, source) if source is not None else None,
+                turn,
                 [m for m in repo.derived_memories(s, profile_id, source) if m.id != memory_id]
                 if source is not None
                 else [],
                 linked.get(memory.prev_id) if memory.prev_id else None,
                 linked.get(memory.next_id) if memory.next_id else None,
+                get_session(s, profile_id, turn.session_id) if turn is not None else None,
             )
         self._usage_now([detail.memory])
         return detail

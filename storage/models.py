@@ -93,9 +93,14 @@ class Profile(Base):
 
 
 class ChatSession(Base):
-    """One run of the chat (or one `ask`): groups the turns said together."""
+    """One run of the chat (or one `ask`), or one imported conversation: groups the turns said
+    together."""
 
     __tablename__ = "sessions"
+    __table_args__ = (
+        # one session per conversation of an export: a repeated import finds it again
+        Index("ix_sessions_profile_source", "profile_id", "source", "source_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile_id: Mapped[int] = mapped_column(
         ForeignKey("profiles.id", ondelete="CASCADE"), index=True
@@ -103,10 +108,24 @@ class ChatSession(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Free text, e.g. the LoCoMo session's date, or "cli ask".
     label: Mapped[str] = mapped_column(String(200), default="")
+    # An imported conversation's provenance: the export's format (chatgpt | claude |
+    # transcript; "" for the chat's own sessions), its conversation id, the file it came from
+    # and its title. NULL ids never collide, so chat sessions are not constrained.
+    source: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    source_id: Mapped[str | None] = mapped_column(String(300), nullable=True, default=None)
+    source_file: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Set when the user forgot the conversation: its turns and memories are gone, and this row
+    # stays (without its title) so that importing the export again does not bring it back.
+    forgotten_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, default=None)
 
 
 class Turn(Base):
     __tablename__ = "turns"
+    __table_args__ = (
+        # an imported message once per conversation, however often its export is imported
+        Index("ix_turns_session_source", "session_id", "source_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile_id: Mapped[int] = mapped_column(
         ForeignKey("profiles.id", ondelete="CASCADE"), index=True
@@ -123,6 +142,8 @@ class Turn(Base):
     # The chat model that wrote an assistant turn ("" for user turns and older replies).
     model: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # An imported message's id in its export (NULL for the chat's own turns).
+    source_id: Mapped[str | None] = mapped_column(String(300), nullable=True, default=None)
 
 
 class Memory(Base):

@@ -87,7 +87,7 @@ def test_every_migration_from_empty_matches_the_models_on_both(both: dict[str, E
                 name
             )
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            assert version == "0007", name
+            assert version == "0008", name
 
 
 def test_both_engines_get_the_same_tables(both: dict[str, Engine]) -> None:

@@ -43,7 +43,7 @@ def test_migrations_build_an_empty_database(tmp_path: Path) -> None:
         "alembic_version",
     } <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0007"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0008"
     make_engine(url)  # a second start migrates nothing
 
 

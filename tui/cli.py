@@ -19,6 +19,7 @@ from tui import commands
 from tui.args import hop_count, positive_int
 from tui.db_command import add_db_parser
 from tui.eval_command import add_eval_parser
+from tui.history_command import add_history_parsers
 from tui.reindex_command import add_reindex_parser
 from tui.review_commands import add_review_parsers
 from tui.terminal import TerminalSafe
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE", help="the copy to write (a new SQLite file)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     add_db_parser(sub)
+    add_history_parsers(sub)
     add_reindex_parser(sub)
     p = sub.add_parser(
         "models", help="the chat model in use, the packaged one, GGUF files found, and served"

@@ -17,10 +17,12 @@ from storage.db import StorageError
 from tui import render
 from tui.db_command import DB_HANDLERS
 from tui.eval_command import eval_locomo, eval_longmemeval
+from tui.history_command import HISTORY_HANDLERS
 from tui.models_command import models
 from tui.reindex_command import reindex
 from tui.render import counts_text, dump
 from tui.review_commands import REVIEW_HANDLERS
+from tui.terminal import confirm
 
 MakeAgent = Callable[[], Agent]
 Handler = Callable[[argparse.Namespace, MakeAgent], int]
@@ -187,7 +189,7 @@ def memories_forget(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     with_derived = args.derived
     if derived and not (args.derived or args.keep_derived):
         listed = "; ".join(f"#{m.id} {render.one_line(m.key_text, 20)}" for m in derived)
-        with_derived = sys.stdin.isatty() and _confirm(
+        with_derived = sys.stdin.isatty() and confirm(
             f"{counted(len(derived), 'memory', 'memories')} "
             f"{'was' if len(derived) == 1 else 'were'} extracted from this turn ({listed}). "
             "Forget them too?"
@@ -251,13 +253,6 @@ def profiles_create(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     return 0
 
 
-def _confirm(question: str) -> bool:
-    """Ask on the terminal; anything but y/yes, or no terminal answer at all, is no."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
 def _counts(agent: Agent, name: str) -> str:
     for r in agent.profiles():
         if r.profile.name == name:
@@ -280,7 +275,7 @@ def _offer_export(name: str) -> Path | None:
         if not answer:
             return None
         path = Path(answer).expanduser()
-        if not path.exists() or _confirm(f"{path} exists. Replace it?"):
+        if not path.exists() or confirm(f"{path} exists. Replace it?"):
             return path
 
 
@@ -295,7 +290,7 @@ def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         if export is None and sys.stdin.isatty():
             export = _offer_export(args.name)
         first = f" (after exporting it to {export})" if export else ""
-        if not _confirm(f"Reset profile {args.name!r}{first}: delete its {counts}?"):
+        if not confirm(f"Reset profile {args.name!r}{first}: delete its {counts}?"):
             print("not reset; nothing changed", file=sys.stderr)
             return 1
     if export:
@@ -312,7 +307,7 @@ def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
 def profiles_delete(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     agent = make_agent()
     counts = _counts(agent, args.name)
-    if not args.yes and not _confirm(f"Delete profile {args.name!r} with its {counts}?"):
+    if not args.yes and not confirm(f"Delete profile {args.name!r} with its {counts}?"):
         print("not deleted; nothing changed", file=sys.stderr)
         return 1
     agent.delete_profile(args.name)
@@ -399,6 +394,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("import", None): import_,
     ("backup", None): backup,
     **DB_HANDLERS,
+    **HISTORY_HANDLERS,
     ("reindex", None): reindex,
     ("models", None): models,
     ("eval", "locomo"): eval_locomo,

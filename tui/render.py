@@ -9,7 +9,7 @@ from typing import Any
 from agent.memories import MemoryDetail
 from agent.memory.store import ReadItem, ReadResult
 from agent.text import counted
-from storage.models import Memory, MemoryEvent, Turn, TurnRead
+from storage.models import ChatSession, Memory, MemoryEvent, Turn, TurnRead
 from storage.repo import ProfileCounts
 from tui.terminal import neutralise
 
@@ -82,7 +82,34 @@ def detail_json(d: MemoryDetail) -> dict[str, Any]:
         "derived": [memory_json(m) for m in d.siblings],
         "previous": memory_json(d.previous) if d.previous else None,
         "next": memory_json(d.next) if d.next else None,
+        "conversation": conversation_json(d.conversation) if d.conversation else None,
     }
+
+
+# How each export format is named to people.
+SOURCE_NAMES = {"chatgpt": "ChatGPT", "claude": "Claude", "transcript": "transcript"}
+
+
+def conversation_json(c: ChatSession) -> dict[str, Any]:
+    """A session as `conversations list --json` and `memories show --json` give it."""
+    return {
+        "id": c.id,
+        "label": c.label,
+        "title": c.title,
+        "started_at": iso(c.started_at),
+        "source": c.source or None,
+        "source_id": c.source_id,
+        "source_file": c.source_file,
+        "forgotten_at": iso(c.forgotten_at),
+    }
+
+
+def imported_from(c: ChatSession) -> str:
+    """'ChatGPT conversation "Trip to Lyon" of 2024-03-05, from /path/conversations.json'."""
+    title = f' "{one_line(c.title, 60)}"' if c.title else ""
+    where = f", from {one_line(c.source_file or '', 80)}" if c.source_file else ""
+    name = SOURCE_NAMES.get(c.source, c.source)
+    return f"{name} conversation{title} of {c.started_at:%Y-%m-%d}{where} (session {c.id})"
 
 
 def turn_json(t: Turn) -> dict[str, Any]:
@@ -162,6 +189,8 @@ def chain_lines(d: MemoryDetail) -> list[str]:
         lines.append(f"source: turn {t.id} ({who}{iso(t.created_at)}): {one_line(t.text, 70)}")
     elif d.memory.source_turn_id is None:
         lines.append("source: added by hand")
+    if d.conversation is not None and d.conversation.source:
+        lines.append(f"imported: {imported_from(d.conversation)}")
     for m in d.siblings:
         lines.append(
             f"  from the same turn: #{m.id} {m.kind} {one_line(m.key_text, 24)} = "

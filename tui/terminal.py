@@ -10,6 +10,7 @@ is shown. Each such character is printed as its JSON escape (ESC as `\\u001b`): 
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, TextIO
 
 # C0 controls but tab, newline and carriage return (progress lines redraw with it; it can move
@@ -37,3 +38,10 @@ class TerminalSafe:
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, ...
         return getattr(self.inner, name)
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; anything but y/yes, or no terminal answer at all, is no."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")

@@ -35,19 +35,12 @@ from agent.eval.locomo import (
 from agent.eval.locomo import prompt_tokens as count_prompt_tokens
 from agent.eval.longmemeval_data import LmeQuestion, LmeSession, parse_lme_date
 from agent.eval.scorer import f1_score, normalize_answer
-from agent.extraction import Extracted, extract
+from agent.history.turns import PastTurn, past_turn, write_past_turn
 from agent.memory.batch_encode import encode_batched
-from agent.memory.hybrid import ASSISTANT_SPEAKER
 from agent.memory.store import ReadItem
-from agent.memory.unit import Unit
 from agent.text import clean_text
 from agent.turn import (
-    USER_SPEAKER,
     elapsed_ms,
-    statement_texts,
-    turn_key,
-    write_statements,
-    write_turn_memory,
 )
 from storage import repo
 
@@ -82,61 +75,22 @@ class EncodingCache:
 # ------------------------------------------------------------------ ingest
 
 
-@dataclass(frozen=True)
-class PlannedTurn:
-    """A haystack turn ready to write: its words, its turn memory's key, its statements."""
-
-    index: int  # in its session
-    role: str
-    said: str
-    key: str
-    items: list[Extracted]
-
-    def texts(self) -> list[str]:
-        """What the model encodes for it: the words (the turn memory's key and value vector, as
-        a chat turn's) and the statements' addresses and values."""
-        return [self.said, *statement_texts(self.items)]
-
-
-def plan_session(session: LmeSession) -> list[PlannedTurn]:
-    """The session's non-empty turns; only the user's state preferences and facts (what the
-    assistant says is not about the user)."""
+def plan_session(session: LmeSession) -> list[tuple[int, PastTurn]]:
+    """The session's non-empty turns, each with its index in the session, dated with the
+    session's day."""
     planned = []
     for i, turn in enumerate(session.turns):
         said = clean_text(turn.content)
-        if not said:
-            continue
-        user = turn.role == "user"
-        speaker = USER_SPEAKER if user else ASSISTANT_SPEAKER
-        items = extract(said) if user else []
-        planned.append(PlannedTurn(i, turn.role, said, turn_key(session.day, speaker, said), items))
+        if said:
+            planned.append((i, past_turn(turn.role, said, session.day)))
     return planned
-
-
-def write_planned_turn(
-    unit: Unit, session: tuple[int, LmeSession], turn: PlannedTurn, vectors: EncodingCache
-) -> int:
-    """As the chat writes a turn: the Turn row (dated with the session; the assistant's named
-    as such, so the read can tell whose words a memory holds), its turn memory (key: day and
-    speaker before the words; value: the words; one vector, the words') and, for a user turn,
-    its statements. Returns the Turn row's id."""
-    session_id, lme = session
-    speaker = "" if turn.role == "user" else ASSISTANT_SPEAKER
-    row = repo.add_turn(
-        unit.session, unit.profile_id, session_id, turn.role, turn.said, speaker, lme.day
-    )
-    said = (turn.said, vectors([turn.said])[0])
-    write_turn_memory(unit, turn.key, said[1], row.id, said)
-    if turn.items:
-        write_statements(unit, turn.said, row.id, vectors, turn.items)
-    return row.id
 
 
 def write_session(
     agent: Agent,
     profile_id: int,
     at: tuple[int, LmeSession],
-    planned: list[PlannedTurn],
+    planned: list[tuple[int, PastTurn]],
     vectors: EncodingCache,
 ) -> dict[int, Position]:
     """Haystack session `at` (index, session) as one chat session labelled with its date, in
@@ -145,11 +99,9 @@ def write_session(
     rows: dict[int, Position] = {}
     with agent.store.unit(profile_id) as unit:
         session_id = repo.start_session(unit.session, profile_id, session.date).id
-        for turn in planned:
-            rows[write_planned_turn(unit, (session_id, session), turn, vectors)] = (
-                index,
-                turn.index,
-            )
+        for position, turn in planned:
+            row, _ = write_past_turn(unit, session_id, turn, vectors)
+            rows[row.id] = (index, position)
     return rows
 
 
@@ -174,7 +126,7 @@ def ingest_question(
     agent.store.cache(profile_id)  # loaded once: each write then updates it in place
     plans = [plan_session(s) for s in question.sessions]
     # all the question's new texts in one go: batches of similar length across sessions
-    vectors.add(t for plan in plans for turn in plan for t in turn.texts())
+    vectors.add(t for plan in plans for _, turn in plan for t in turn.texts())
     rows: dict[int, Position] = {}
     for index, (session, plan) in enumerate(zip(question.sessions, plans, strict=True)):
         rows.update(write_session(agent, profile_id, (index, session), plan, vectors))

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from agent.memories import MemoryDetail
 from storage.models import Memory, MemoryEvent, TurnRead
-from tui.render import bar, one_line
+from tui.render import bar, imported_from, one_line
 from tui.terminal import neutralise
 from tui.widgets.labels import hop_path, minute, stamp
 
@@ -91,7 +91,11 @@ def source_content(detail: MemoryDetail) -> Content:
     if source is not None:
         who = f"{source.role} ({source.speaker})" if source.speaker else source.role
         head = f"turn {source.id} · {who} · {stamp(source.created_at)}"
-        parts += [(head, MUTED), "\n", neutralise(source.text)]
+        parts += [(head, MUTED), "\n"]
+        conversation = detail.conversation
+        if conversation is not None and conversation.source:
+            parts += [("imported: ", MUTED), imported_from(conversation), "\n"]
+        parts += [neutralise(source.text)]
     elif detail.memory.source_turn_id is not None:
         parts += [(f"turn {detail.memory.source_turn_id} (no longer stored)", MUTED)]
     else:
