@@ -93,7 +93,8 @@ class _Bar:
         self.bar: tqdm | None = None
 
     def start(self, turns: int) -> None:
-        self.bar = tqdm(total=turns, desc="import", unit=" turns", file=sys.stderr)
+        if turns:  # nothing new: no bar
+            self.bar = tqdm(total=turns, desc="import", unit=" turns", file=sys.stderr)
 
     def advance(self, turns: int) -> None:
         if self.bar is not None:
@@ -141,8 +142,8 @@ def import_chats(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     if args.json:
         dump(summary.as_json())
         return 0
-    head, *rest = summary.lines()
-    print(f"{head} (profile {agent.profile_name!r})")
+    head, *rest = summary.lines(agent.profile_name)
+    print(head)
     for line in rest:
         print(line, file=sys.stderr if line.startswith("damaged") else sys.stdout)
     return 0

@@ -56,15 +56,17 @@ class ImportSummary:
             "elapsed_s": round(self.elapsed_s, 2),
         }
 
-    def lines(self) -> list[str]:
-        """The summary for people: what was (or would be) added, then what was left out."""
+    def lines(self, profile: str) -> list[str]:
+        """The summary for people: what was (or would be) added to `profile`, then what was
+        left out."""
         verb = "would import" if self.dry_run else "imported"
         grown = f" ({self.grown} grown since the last import)" if self.grown else ""
         extra = f", {self.proposals} proposals to review" if self.proposals else ""
         extra += f", {self.forgotten} forgotten as no longer true" if self.forgotten else ""
         rate = self.turns / self.elapsed_s if self.elapsed_s > 0 else 0.0
         head = (
-            f"{verb} {self.conversations} conversations{grown}: {self.turns} turns, "
+            f"{verb} {self.conversations} conversations{grown} into profile {profile!r}: "
+            f"{self.turns} turns, "
             f"{self.memories} memories{extra} in {self.elapsed_s:.1f} s ({rate:.0f} turns/s)"
         )
         lines = [head]
