@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 
-from agent.history.conversation import ROLES, Conversation, Damaged, Item, Message, epoch_time
+from agent.history.conversation import ROLES, Item, Message, epoch_time
 from agent.history.json_items import (
     ShapeError,
     kind_of,
     list_field,
     object_field,
     quote,
+    read_envelope,
     text_field,
 )
 
@@ -52,21 +53,8 @@ def looks_like(value: object) -> bool:
 def read_conversation(data: object, position: int) -> Item:
     """The `position`-th (1-based) element of conversations.json as a Conversation, or Damaged
     with the reason."""
-    if not isinstance(data, dict):
-        return Damaged(f"#{position}", "", f"the conversation is {kind_of(data)}, not an object")
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
-    try:
-        conv_id = text_field(data, "conversation_id") or text_field(data, "id")
-    except ShapeError as exc:
-        return Damaged(f"#{position}", title, str(exc))
-    if not conv_id:
-        return Damaged(f"#{position}", title, "no conversation id (conversation_id or id)")
-    try:
-        text_field(data, "title")  # only to check its type
-        messages = _messages(data)
-    except ShapeError as exc:
-        return Damaged(conv_id, title, str(exc))
-    return Conversation(conv_id, title, epoch_time(data.get("create_time")), messages)
+    keys = (("conversation_id", "id"), "title", "create_time")
+    return read_envelope(data, position, keys, (epoch_time, _messages))
 
 
 def _messages(data: dict[str, object]) -> list[Message]:

@@ -13,12 +13,12 @@ and the model's thinking are left out; images and attached files become placehol
 
 from __future__ import annotations
 
-from agent.history.conversation import Conversation, Damaged, Item, Message, iso_time
+from agent.history.conversation import Item, Message, iso_time
 from agent.history.json_items import (
     ShapeError,
     as_object,
-    kind_of,
     list_field,
+    read_envelope,
     text_field,
 )
 
@@ -33,21 +33,7 @@ def looks_like(value: object) -> bool:
 def read_conversation(data: object, position: int) -> Item:
     """The `position`-th (1-based) element of conversations.json as a Conversation, or Damaged
     with the reason."""
-    if not isinstance(data, dict):
-        return Damaged(f"#{position}", "", f"the conversation is {kind_of(data)}, not an object")
-    title = data.get("name") if isinstance(data.get("name"), str) else ""
-    try:
-        conv_id = text_field(data, "uuid")
-    except ShapeError as exc:
-        return Damaged(f"#{position}", title, str(exc))
-    if not conv_id:
-        return Damaged(f"#{position}", title, "no conversation id (uuid)")
-    try:
-        text_field(data, "name")  # only to check its type
-        messages = _messages(data)
-    except ShapeError as exc:
-        return Damaged(conv_id, title, str(exc))
-    return Conversation(conv_id, title, iso_time(data.get("created_at")), messages)
+    return read_envelope(data, position, (("uuid",), "name", "created_at"), (iso_time, _messages))
 
 
 def _messages(data: dict[str, object]) -> list[Message]:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from agent.history.conversation import ExportError
+from agent.history.conversation import Conversation, Damaged, ExportError, Item, Message
 
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, no more
 _DECODER = json.JSONDecoder()
@@ -188,3 +190,32 @@ def as_object(value: object, where: str) -> dict[str, object]:
 def quote(value: str, limit: int = 60) -> str:
     """`value` quoted for a one-line reason, cut to `limit` characters (ids can be anything)."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def read_envelope(
+    data: object,
+    position: int,
+    keys: tuple[tuple[str, ...], str, str],
+    read: tuple[Callable[[object], datetime | None], Callable[[dict[str, object]], list[Message]]],
+) -> Item:
+    """The `position`-th (1-based) conversation of an export: `keys` are its id keys (the
+    first present wins), its title key and its start-time key; `read` turns the start time's
+    value into a time and the conversation object into its messages (raising ShapeError).
+    Damaged, with the reason, when the element is not an object or has no id."""
+    id_keys, title_key, time_key = keys
+    as_time, messages_of = read
+    if not isinstance(data, dict):
+        return Damaged(f"#{position}", "", f"the conversation is {kind_of(data)}, not an object")
+    title = data.get(title_key) if isinstance(data.get(title_key), str) else ""
+    try:
+        conv_id = next((i for i in (text_field(data, k) for k in id_keys) if i), None)
+    except ShapeError as exc:
+        return Damaged(f"#{position}", title, str(exc))
+    if not conv_id:
+        return Damaged(f"#{position}", title, f"no conversation id ({' or '.join(id_keys)})")
+    try:
+        text_field(data, title_key)  # only to check its type
+        messages = messages_of(data)
+    except ShapeError as exc:
+        return Damaged(conv_id, title, str(exc))
+    return Conversation(conv_id, title, as_time(data.get(time_key)), messages)
