@@ -209,3 +209,11 @@ def test_search_finds_an_imported_fact_and_show_names_its_conversation(agent: Ag
     detail = agent.show(top.id)
     assert detail.conversation is not None and detail.conversation.title == "Moving to Lyon"
     assert detail.source_turn is not None and detail.source_turn.created_at == at(5, 0)
+
+
+def test_empty_conversations_are_skipped_as_empty(agent: Agent) -> None:
+    blank = Conversation("blank", "Nothing", at(8), [Message("b", "user", "  \x07 ", at(8))])
+    nothing = Conversation("none", "No messages", at(8), [])
+    done = run(agent, blank, nothing, lyon())
+    assert (done["conversations"], done["skipped_because"]["empty"]) == (1, 2)
+    assert [r.session.source_id for r in agent.conversations()] == ["conv-lyon"]
