@@ -93,17 +93,19 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, Conver
     # ------------------------------------------------------------ profile in use
 
     def profile_id(self, create: bool = False) -> int:
-        """The active profile's id; `create` (or the default profile) makes it if missing."""
+        """The active profile's id; `create` (or the default profile) makes it if missing.
+        Looked up without the write lock: only making it takes a write transaction."""
+        with self.sessions() as s:
+            found = repo.get_profile(s, self.profile_name)
+            if found is not None:
+                return found.id
+        if not create and self.profile_name != "default":
+            raise NotFoundError(
+                f"unknown profile {self.profile_name!r} "
+                f"(create it with: memchat profiles create {self.profile_name})"
+            )
         with self.sessions() as s, s.begin():
-            profile = repo.get_profile(s, self.profile_name)
-            if profile is None:
-                if not create and self.profile_name != "default":
-                    raise NotFoundError(
-                        f"unknown profile {self.profile_name!r} "
-                        f"(create it with: memchat profiles create {self.profile_name})"
-                    )
-                profile = repo.create_profile(s, self.profile_name)
-            return profile.id
+            return repo.get_or_create_profile(s, self.profile_name).id
 
     def switch_profile(self, name: str) -> None:
         """Make `name` the active profile; an unknown name (but "default") changes nothing."""
@@ -116,15 +118,14 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, Conver
             raise
         self._session_id = None
 
-    def _chat_session(self, profile_id: int, label: str) -> int:
-        """The chat session turns go to; a new one when there is none yet, or when the one
-        held was deleted since (the profile was reset by another process) or is no longer
-        this profile's (its id was reused)."""
-        with self.sessions() as s, s.begin():
-            held = self._session_id
-            if held is None or not repo.has_session(s, profile_id, held):
-                self._session_id = repo.start_session(s, profile_id, label).id
-            return self._session_id
+    def _chat_session(self, s: Session, profile_id: int, label: str) -> int:
+        """The chat session turns go to, in the caller's transaction `s`: a new one when there
+        is none yet, or when the one held was deleted since (the profile was reset by another
+        process) or is no longer this profile's (its id was reused)."""
+        held = self._session_id
+        if held is None or not repo.has_session(s, profile_id, held):
+            self._session_id = repo.start_session(s, profile_id, label).id
+        return self._session_id
 
     # ------------------------------------------------------------ the turn loop
 
@@ -141,7 +142,6 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, Conver
         or, when it asks to forget, forget. No generation."""
         text = clean_message(message, self.settings.max_message_chars)
         profile_id = self.profile_id(create=True)
-        session_id = self._chat_session(profile_id, label)
         encoder = self.store.encoder  # loading models and caches is not part of the turn's timings
         self.store.cache(profile_id)
         started = time.perf_counter()
@@ -161,6 +161,7 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, Conver
         written: list[Written] = []
         proposed: list[Proposal] = []
         with self.store.unit(profile_id) as unit:
+            session_id = self._chat_session(unit.session, profile_id, label)
             turn_id = record_user_turn(unit, session_id, text, read)
             if requests:  # the request itself is not remembered: it would say what to forget
                 forgotten = forget_requested(unit, requests, turn_id)

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage.ids import storable
 from storage.models import (
@@ -151,11 +152,14 @@ def get_turn(s: Session, profile_id: int, turn_id: int) -> Turn | None:
 def record_reads(
     s: Session, turn_id: int, reads: Iterable[tuple[int, int, int, float, float]]
 ) -> None:
-    """Store (memory_id, hop, rank, weight, score) rows for one turn."""
-    s.add_all(
-        TurnRead(turn_id=turn_id, memory_id=m, hop=h, rank=r, weight=w, score=sc)
+    """Store (memory_id, hop, rank, weight, score) rows for one turn, in one statement (one
+    INSERT each cost a round of the ORM per read row)."""
+    rows = [
+        {"turn_id": turn_id, "memory_id": m, "hop": h, "rank": r, "weight": w, "score": sc}
         for m, h, r, w, sc in reads
-    )
+    ]
+    if rows:
+        s.execute(insert(TurnRead.__table__), rows)
 
 
 def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20) -> list[TurnRead]:
@@ -193,6 +197,55 @@ def get_memories(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, M
     return {m.id: m for m in rows}
 
 
+def key_values(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """id -> (key text, value text) of the profile's memories among `ids` (without the
+    embeddings a whole row carries)."""
+    ids = [i for i in ids if storable(s, i)]
+    if not ids:
+        return {}
+    found = s.execute(
+        select(Memory.id, Memory.key_text, Memory.value_text).where(
+            Memory.profile_id == profile_id, Memory.id.in_(ids)
+        )
+    )
+    return {i: (k, v) for i, k, v in found}
+
+
+def usage_rows_of(
+    s: Session, profile_id: int, ids: Sequence[int]
+) -> list[tuple[int, float, datetime | None]]:
+    """(id, usage, used_at) of the profile's memories among `ids`."""
+    ids = [i for i in ids if storable(s, i)]
+    if not ids:
+        return []
+    found = s.execute(
+        select(Memory.id, Memory.usage, Memory.used_at).where(
+            Memory.profile_id == profile_id, Memory.id.in_(ids)
+        )
+    )
+    return [(i, float(u or 0.0), t) for i, u, t in found]
+
+
+def set_usage(s: Session, rows: Sequence[tuple[int, float, datetime]]) -> None:
+    """Set (id, usage, used_at) in one statement; a loaded Memory of those ids is expired, so
+    it reads the new values."""
+    if not rows:
+        return
+    table = Memory.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(usage=bindparam("row_usage"), used_at=bindparam("row_used_at"))
+    )
+    s.connection().execute(
+        statement, [{"row_id": i, "row_usage": u, "row_used_at": t} for i, u, t in rows]
+    )
+    for i, _, _ in rows:
+        loaded = s.identity_map.get(identity_key(Memory, i))
+        if loaded is not None:
+            s.expire(loaded, ["usage", "used_at"])
+
+
 def get_proposal(s: Session, profile_id: int, proposal_id: int) -> Proposal | None:
     if not storable(s, proposal_id):
         return None
@@ -224,10 +277,10 @@ def derived_memories(s: Session, profile_id: int, turn_id: int) -> list[Memory]:
     )
 
 
-def last_turn_memory(s: Session, profile_id: int) -> Memory | None:
-    """The newest turn memory: the tail of the temporal chain."""
+def last_turn_memory_id(s: Session, profile_id: int) -> int | None:
+    """The id of the newest turn memory: the tail of the temporal chain."""
     return s.scalar(
-        select(Memory)
+        select(Memory.id)
         .where(Memory.profile_id == profile_id, Memory.kind == "turn")
         .order_by(Memory.id.desc())
         .limit(1)
@@ -274,17 +327,26 @@ def add_memory(s: Session, memory: Memory, turn_id: int | None = None) -> Memory
     if memory.id is None:
         memory.id = next_memory_id(s)
     if memory.kind == "turn":
-        tail = last_turn_memory(s, memory.profile_id)
-        memory.prev_id = tail.id if tail else None
+        tail = last_turn_memory_id(s, memory.profile_id)
+        memory.prev_id = tail
         s.add(memory)
         s.flush()
         if tail is not None:
-            tail.next_id = memory.id
+            set_next(s, tail, memory.id)
     else:
         s.add(memory)
         s.flush()
     log_event(s, memory, "add", turn_id=turn_id)
     return memory
+
+
+def set_next(s: Session, memory_id: int, next_id: int) -> None:
+    """Link memory `memory_id` forward to `next_id` (without loading its row); a loaded copy
+    is expired so it reads the link."""
+    s.execute(update(Memory).where(Memory.id == memory_id).values(next_id=next_id))
+    loaded = s.identity_map.get(identity_key(Memory, memory_id))
+    if loaded is not None:
+        s.expire(loaded, ["next_id"])
 
 
 def update_memory(

@@ -292,8 +292,7 @@ class MemoryStore:
     ) -> dict[int, tuple[str, str]]:
         ids = [cache.ids[r] for r in rows]
         with self.sessions() as s:
-            found = repo.get_memories(s, profile_id, ids)
-        return {i: (m.key_text, m.value_text) for i, m in found.items()}
+            return repo.key_values(s, profile_id, ids)
 
     def search(
         self,

@@ -35,6 +35,7 @@ class Unit:
     # Runs once, before the unit's first write of vectors (the store checks the encoder there,
     # while the profile's rows are still all from before this unit).
     before_write: Callable[[Session], None] | None = None
+    next_id: int | None = None  # the next memory id to hand out (see _new_memory_id)
 
     def _writing_vectors(self) -> None:
         check, self.before_write = self.before_write, None
@@ -43,6 +44,8 @@ class Unit:
 
     def add(self, memory: Memory, turn_id: int | None = None) -> Memory:
         self._writing_vectors()
+        if memory.id is None:
+            memory.id = self._new_memory_id()
         memory.profile_id = self.profile_id
         memory.key_terms = key_terms(memory.key_text)
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
@@ -73,20 +76,35 @@ class Unit:
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1
         self.puts.append(memory)
 
+    def _new_memory_id(self) -> int:
+        """An id no memory ever had (repo.next_memory_id), asked of the database once per
+        unit: the unit holds the write lock, so no other writer allocates meanwhile."""
+        if self.next_id is None:
+            self.next_id = repo.next_memory_id(self.session)
+        self.next_id += 1
+        return self.next_id - 1
+
     def remove(self, memory: Memory, action: str = "forget", turn_id: int | None = None) -> None:
         self.removed.append(memory.id)
         repo.remove_memory(self.session, memory, action, turn_id=turn_id)
 
     def touch(self, weights: dict[int, float]) -> None:
-        """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read."""
-        found = repo.get_memories(self.session, self.profile_id, list(weights))
+        """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read (one
+        select and one update for all of them)."""
+        rows = repo.usage_rows_of(self.session, self.profile_id, list(weights))
+        if not rows:
+            return
         now = utcnow()
-        for memory_id, memory in found.items():
-            current = current_usage(memory, self.half_life_s, now)
-            memory.usage = float(
-                usage_update(torch.tensor(current), torch.tensor(weights[memory_id]))
-            )
-            memory.used_at = now
+        current = decayed_usage(
+            torch.tensor([u for _, u, _ in rows]),
+            torch.tensor([age_s(t, now) for _, _, t in rows]),
+            self.half_life_s,
+        )  # (m,)
+        read = torch.tensor([weights[i] for i, _, _ in rows])  # (m,)
+        updated = usage_update(current, read).tolist()
+        repo.set_usage(
+            self.session, [(i, u, now) for (i, _, _), u in zip(rows, updated, strict=True)]
+        )
 
     def free_to_capacity(self, capacity: int) -> list[Memory]:
         """Free the unpinned memories with the lowest usage now until at most `capacity` remain
