@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from storage.ids import storable
@@ -227,8 +228,7 @@ def usage_rows_of(
 
 
 def set_usage(s: Session, rows: Sequence[tuple[int, float, datetime]]) -> None:
-    """Set (id, usage, used_at) in one statement; a loaded Memory of those ids is expired, so
-    it reads the new values."""
+    """Set (id, usage, used_at) in one statement; a loaded Memory of those ids gets them too."""
     if not rows:
         return
     table = Memory.__table__
@@ -240,10 +240,11 @@ def set_usage(s: Session, rows: Sequence[tuple[int, float, datetime]]) -> None:
     s.connection().execute(
         statement, [{"row_id": i, "row_usage": u, "row_used_at": t} for i, u, t in rows]
     )
-    for i, _, _ in rows:
+    for i, usage, used_at in rows:
         loaded = s.identity_map.get(identity_key(Memory, i))
         if loaded is not None:
-            s.expire(loaded, ["usage", "used_at"])
+            set_committed_value(loaded, "usage", usage)
+            set_committed_value(loaded, "used_at", used_at)
 
 
 def get_proposal(s: Session, profile_id: int, proposal_id: int) -> Proposal | None:
@@ -342,11 +343,16 @@ def add_memory(s: Session, memory: Memory, turn_id: int | None = None) -> Memory
 
 def set_next(s: Session, memory_id: int, next_id: int) -> None:
     """Link memory `memory_id` forward to `next_id` (without loading its row); a loaded copy
-    is expired so it reads the link."""
-    s.execute(update(Memory).where(Memory.id == memory_id).values(next_id=next_id))
+    gets the link too."""
+    s.execute(
+        update(Memory)
+        .where(Memory.id == memory_id)
+        .values(next_id=next_id)
+        .execution_options(synchronize_session=False)
+    )
     loaded = s.identity_map.get(identity_key(Memory, memory_id))
-    if loaded is not None:
-        s.expire(loaded, ["next_id"])
+    if loaded is not None:  # e.g. written earlier in this unit: its cache entry needs the link
+        set_committed_value(loaded, "next_id", next_id)
 
 
 def update_memory(

@@ -311,3 +311,24 @@ def test_hybrid_read_uses_names_and_links(agent: Agent) -> None:
     result = agent.search("Tell me about Zanzibar", k=10)
     assert said(result.results[0].value) == "Zanzibar was lovely this spring"
     assert sum(i.weight for i in result.results) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_turns_written_in_one_unit_are_linked_in_the_read_cache(agent: Agent) -> None:
+    """Several turn memories in one transaction (an evaluation's session, an imported
+    conversation): each links to the next in the database and in the read cache, which the
+    commit updates in place (a stale or unloaded link there once failed after the commit)."""
+    from agent.memory.write import write_turn
+
+    profile_id = agent.profile_id(create=True)
+    agent.store.cache(profile_id)  # loaded: the commit updates it in place
+    texts = ["first turn about tea", "second turn about coffee", "third turn about milk"]
+    vectors = agent.store.encoder.encode(texts)
+    with agent.store.unit(profile_id) as unit:
+        ids = [write_turn(unit, t, v, None).id for t, v in zip(texts, vectors, strict=True)]
+    with agent.sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Memory))}
+    assert [rows[i].next_id for i in ids] == [ids[1], ids[2], None]
+    assert [rows[i].prev_id for i in ids] == [None, ids[0], ids[1]]
+    text = agent.store._texts[profile_id]
+    assert [int(text.next[i]) for i in ids] == [ids[1], ids[2], -1]
+    assert agent.search("coffee").results[0].id == ids[1]
