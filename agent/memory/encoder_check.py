@@ -48,7 +48,9 @@ def check_encoder(s: Session, profile_id: int, identity: str, dim: int) -> None:
 
 
 def claim_encoder(s: Session, profile_id: int, identity: str, dim: int) -> None:
-    """Before a write of vectors: check the encoder, then record it as the profile's."""
+    """Before a write of vectors: check the encoder, then record it as the profile's (one
+    select when it is recorded already, as it is after the first write)."""
+    if embeddings.recorded_encoder(s, profile_id)[1:] == (identity, dim):
+        return
     check_encoder(s, profile_id, identity, dim)
-    if embeddings.recorded_encoder(s, profile_id)[1:] != (identity, dim):
-        embeddings.record_encoder(s, profile_id, identity, dim)
+    embeddings.record_encoder(s, profile_id, identity, dim)
