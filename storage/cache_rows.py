@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.ids import storable
 from storage.models import Memory, Turn
 from storage.vector_column import from_vector_send
 
@@ -123,3 +124,17 @@ def store_key_terms(s: Session, terms: Sequence[tuple[int, str, bytes]]) -> None
         .values(key_terms=bindparam("m_terms")),
         [{"m_id": i, "m_key": k, "m_terms": t} for i, k, t in terms],
     )
+
+
+def key_values(s: Session, profile_id: int, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """id -> (key text, value text) of the profile's memories among `ids` (without the
+    embeddings a whole row carries)."""
+    ids = [i for i in ids if storable(s, i)]
+    if not ids:
+        return {}
+    found = s.execute(
+        select(Memory.id, Memory.key_text, Memory.value_text).where(
+            Memory.profile_id == profile_id, Memory.id.in_(ids)
+        )
+    )
+    return {i: (k, v) for i, k, v in found}

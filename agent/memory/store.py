@@ -292,7 +292,7 @@ class MemoryStore:
     ) -> dict[int, tuple[str, str]]:
         ids = [cache.ids[r] for r in rows]
         with self.sessions() as s:
-            return repo.key_values(s, profile_id, ids)
+            return cache_rows.key_values(s, profile_id, ids)
 
     def search(
         self,

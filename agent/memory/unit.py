@@ -19,6 +19,7 @@ from agent.memory.cache import vector_to_blob
 from agent.memory.lexical import encode_terms, tokens
 from agent.memory.usage import decayed_usage, lowest_usage, usage_update
 from storage import repo
+from storage import usage as stored_usage
 from storage.models import Memory, utcnow
 
 
@@ -91,7 +92,7 @@ class Unit:
     def touch(self, weights: dict[int, float]) -> None:
         """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read (one
         select and one update for all of them)."""
-        rows = repo.usage_rows_of(self.session, self.profile_id, list(weights))
+        rows = stored_usage.usage_rows_of(self.session, self.profile_id, list(weights))
         if not rows:
             return
         now = utcnow()
@@ -102,7 +103,7 @@ class Unit:
         )  # (m,)
         read = torch.tensor([weights[i] for i, _, _ in rows])  # (m,)
         updated = usage_update(current, read).tolist()
-        repo.set_usage(
+        stored_usage.set_usage(
             self.session, [(i, u, now) for (i, _, _), u in zip(rows, updated, strict=True)]
         )
 
@@ -113,7 +114,7 @@ class Unit:
         if capacity <= 0 or over <= 0:
             return []
         self.session.flush()
-        rows = repo.usage_rows(self.session, self.profile_id)  # by id: write order
+        rows = stored_usage.usage_rows(self.session, self.profile_id)  # by id: write order
         now = utcnow()
         kept = {m.id for m in self.puts}
         usage = decayed_usage(
