@@ -4,7 +4,6 @@ profile's conversations with their counts, and forgetting one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -38,19 +37,12 @@ class ConversationRow:
     session: ChatSession
     turns: int
     memories: int  # the memories whose source turn is one of its turns
-    first_at: datetime | None  # its first and last turn
-    last_at: datetime | None
 
 
 def list_conversations(s: Session, profile_id: int) -> list[ConversationRow]:
     """The profile's sessions, forgotten ones included, oldest first, with their counts."""
     turns = (
-        select(
-            Turn.session_id,
-            func.count(Turn.id).label("turns"),
-            func.min(Turn.created_at).label("first_at"),
-            func.max(Turn.created_at).label("last_at"),
-        )
+        select(Turn.session_id, func.count(Turn.id).label("turns"))
         .where(Turn.profile_id == profile_id)
         .group_by(Turn.session_id)
         .subquery()
@@ -63,13 +55,13 @@ def list_conversations(s: Session, profile_id: int) -> list[ConversationRow]:
         .subquery()
     )
     rows = s.execute(
-        select(ChatSession, turns.c.turns, memories.c.memories, turns.c.first_at, turns.c.last_at)
+        select(ChatSession, turns.c.turns, memories.c.memories)
         .outerjoin(turns, turns.c.session_id == ChatSession.id)
         .outerjoin(memories, memories.c.session_id == ChatSession.id)
         .where(ChatSession.profile_id == profile_id)
         .order_by(ChatSession.started_at, ChatSession.id)
     ).all()
-    return [ConversationRow(c, t or 0, m or 0, f, la) for c, t, m, f, la in rows]
+    return [ConversationRow(c, t or 0, m or 0) for c, t, m in rows]
 
 
 def get_session(s: Session, profile_id: int, session_id: int) -> ChatSession | None:
