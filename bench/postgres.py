@@ -332,7 +332,7 @@ def random_queries(count: int, dim: int, seed: int = 1) -> torch.Tensor:
 
 def dense_top(cache: KeyCache, query: torch.Tensor, k: int) -> list[int]:
     """The exact in-process dense read's top k memory ids (bench/read.py's "ours")."""
-    (hop,) = multi_hop_read(query, cache.keys, cache.values, TAU)
+    (hop,) = multi_hop_read(query, cache.cosines, cache.values, TAU)
     return [cache.ids[int(r)] for r in top_k(hop.weights, k)[1]]
 
 

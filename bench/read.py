@@ -69,7 +69,7 @@ def measure(n: int, reps: int) -> dict[str, float]:
     index.add(keys)
 
     def ours() -> object:
-        (hop,) = multi_hop_read(query, cache.keys, cache.values, TAU)
+        (hop,) = multi_hop_read(query, cache.cosines, cache.values, TAU)
         return top_k(hop.weights, K)
 
     ours_top = set(ours()[1].tolist())

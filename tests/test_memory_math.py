@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from agent.memory.cache import KeyCache, blob_to_vector, vector_to_blob
+from agent.memory.cache import KeyCache, blob_to_vector, quantize_rows, vector_to_blob
 from agent.memory.read import (
     attention_weights,
     multi_hop_read,
@@ -76,12 +76,48 @@ def test_key_cache_put_remove_grow() -> None:
     cache.remove(11)  # the last row (id 14) moves into row 1
     assert cache.ids == [10, 14, 12, 13]
     assert cache.row(14) == 1
-    assert cache.keys[1].tolist() == [4.0, 0.0]
+    assert cache.keys[1].tolist() == pytest.approx([4.0, 0.0], rel=1e-3)  # int8 and a scale
+    assert cache.values[1].tolist() == [0.0, 4.0]
     cache.put(12, "fact", torch.tensor([9.0, 9.0]), torch.tensor([1.0, 1.0]))  # overwrite
     assert cache.kind(cache.row(12)) == "fact"
-    assert cache.keys[cache.row(12)].tolist() == [9.0, 9.0]
+    assert cache.keys[cache.row(12)].tolist() == pytest.approx([9.0, 9.0], rel=1e-3)
     cache.remove(999)  # unknown: nothing happens
     assert len(cache) == 4
+
+
+def test_int8_keys_keep_cosines_and_order() -> None:
+    """The cache's int8 keys give K q within 0.005 of float32 on unit vectors (MiniLM's), keep
+    the nearest key first, and an empty cache reads as no scores."""
+    generator = torch.Generator().manual_seed(0)
+    keys = torch.nn.functional.normalize(torch.randn(2000, 384, generator=generator), dim=1)
+    query = keys[17] + 0.05 * torch.randn(384, generator=generator)
+    query = query / query.norm()
+    cache = KeyCache.from_tensors(list(range(2000)), ["turn"] * 2000, keys, keys)
+    exact = keys @ query  # (n,)
+    got = cache.cosines(query)
+    assert got.dtype == torch.float32 and got.shape == (2000,)
+    assert (got - exact).abs().max().item() < 0.005
+    assert int(got.argmax()) == 17
+    one = KeyCache(dim=384)
+    one.put(5, "fact", keys[3], keys[3])  # one row put alone quantises the same way
+    assert one.cosines(query).item() == pytest.approx(exact[3].item(), abs=0.005)
+    assert KeyCache(dim=384).cosines(query).shape == (0,)
+    q8, scales = quantize_rows(torch.tensor([[0.5, -1.0, 0.25], [0.0, 0.0, 0.0]]))
+    assert q8.dtype == torch.int8 and q8[0].tolist() == [64, -127, 32]
+    assert q8[1].tolist() == [0, 0, 0]  # a zero row stays zero (its scale is clamped, not 0)
+
+
+@pytest.mark.parametrize("dim", [2, 3, 17, 100, 384])
+def test_int8_keys_of_any_width(dim: int) -> None:
+    """The int8 kernel reads 16 values at a time; other widths are padded (unpadded, a width
+    of 3 returned NaN and 100 wrong sums)."""
+    generator = torch.Generator().manual_seed(dim)
+    keys = torch.nn.functional.normalize(torch.randn(37, dim, generator=generator), dim=1)
+    cache = KeyCache.from_tensors(list(range(37)), ["turn"] * 37, keys, keys)
+    cache.put(99, "fact", keys[0], keys[0])
+    exact = torch.cat([keys @ keys[5], keys[:1] @ keys[5]])
+    assert (cache.cosines(keys[5]) - exact).abs().max().item() < 0.01
+    assert cache.keys.shape == (38, dim)
 
 
 def test_blobs_round_trip_and_from_rows() -> None:
@@ -123,11 +159,12 @@ def test_read_vector_in_half_precision_matches_float() -> None:
     assert torch.allclose(read_vector(weights, values), exact, atol=1e-5)
 
 
-def test_the_key_cache_holds_half_precision_and_reads_like_float() -> None:
+def test_the_key_cache_holds_int8_keys_and_reads_like_float() -> None:
     cache = KeyCache(3)
     cache.put(1, "fact", torch.tensor([0.6, 0.8, 0.0]), torch.tensor([1.0, 0.0, 0.0]))
-    assert cache.keys.dtype == torch.float16
-    (hop,) = multi_hop_read(torch.tensor([0.6, 0.8, 0.0]), cache.keys, cache.values, tau=1.0)
+    assert cache._keys.dtype == torch.int8 and cache.values.dtype == torch.float16
+    query = torch.tensor([0.6, 0.8, 0.0])
+    (hop,) = multi_hop_read(query, cache.cosines, cache.values, tau=1.0)
     assert hop.scores[0].item() == pytest.approx(1.0, abs=1e-3) and hop.read is None
 
 

@@ -119,7 +119,7 @@ def dense_method(ctx: MethodContext) -> Method:
         if len(cache) == 0:
             return []
         query = vectors[question] if question in vectors else encoder.encode([question])[0]
-        scores = cache.keys @ query.to(cache.keys.dtype)  # (n,)
+        scores = cache.cosines(query)  # (n,)
         rows = torch.topk(scores, min(ctx.k, len(cache))).indices
         return [cache.ids[r] for r in rows.tolist()]
 

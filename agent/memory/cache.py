@@ -2,6 +2,10 @@
 
 Rows live in preallocated buffers that grow by doubling, so adding a memory is amortised O(d)
 and a removal swaps the last row into the hole: the cache is never rebuilt per turn.
+
+Keys are held as int8 with one scale per row, k_i ~ s_i * k8_i: a read is one pass over all
+keys, bounded by memory bandwidth, and int8 halves the bytes of float16 (at 1M memories the pass
+took 25 ms in float16 and 15 ms in int8 here). Cosines keep about 0.002 of their float32 value.
 """
 
 from __future__ import annotations
@@ -22,9 +26,47 @@ def vector_to_blob(vector: torch.Tensor) -> bytes:
     return vector.detach().to(torch.float32).cpu().numpy().astype("<f4").tobytes()
 
 
-# Cached vectors are float16: half the memory of float32 and about twice the read speed (a read
-# is a pass over all keys, bounded by memory bandwidth); cosines keep ~3 significant digits.
+# Cached values are float16: half the memory of float32; only a multi-hop read passes over them.
 CACHE_DTYPE = torch.float16
+
+
+# rows quantised at a time when a cache is built (bounds the float temporaries to ~100 MB)
+QUANTIZE_ROWS = 65_536
+
+
+def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row symmetric int8: x_i ~ s_i * q_i with s_i = max_j |x_ij| / 127 (bfloat16, what
+    the int8 kernel takes) and q_i = round(x_i / s_i), computed with the rounded s_i so the
+    rounding of the scale is absorbed by q_i."""
+    # x: (m, d) float  ->  (m, d) int8, (m,) bfloat16
+    x = x.float()
+    scale = (x.abs().amax(dim=1) / 127).clamp_min(1e-12).to(torch.bfloat16)  # (m,)
+    q = torch.round(x / scale.float()[:, None]).clamp_(-127, 127).to(torch.int8)  # (m, d)
+    return q, scale
+
+
+# The int8 kernel reads rows in blocks of 16 values (other widths return garbage or crash):
+# keys and queries are padded with zeros to a multiple of 16, which changes no dot product.
+INT8_BLOCK = 16
+
+
+def padded_width(dim: int) -> int:
+    return -(-dim // INT8_BLOCK) * INT8_BLOCK
+
+
+def pad_columns(x: torch.Tensor, width: int) -> torch.Tensor:
+    """x (..., d) with zero columns appended up to `width`."""
+    return torch.nn.functional.pad(x, (0, width - x.shape[-1]))
+
+
+def int8_cosines(query: torch.Tensor, keys: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """K q for int8 keys with per-row scales: c_i = s_i * (q8_i . q), as float32 (n,).
+
+    `_weight_int8pack_mm` is PyTorch's CPU kernel for int8 weight-only matmul (the one used for
+    int8 LLM weights): bfloat16 in and out, float32 accumulation, vectorised int8 loads."""
+    # query: (d,)   keys: (n, D) int8, D = padded_width(d)   scales: (n,) bfloat16  ->  (n,)
+    row = pad_columns(query.to(torch.bfloat16), keys.shape[1])[None]  # (1, D)
+    return torch.ops.aten._weight_int8pack_mm(row, keys, scales)[0].float()
 
 
 class KeyCache:
@@ -34,20 +76,29 @@ class KeyCache:
         self.dim = dim
         self.dtype = dtype
         # rows past len(self) are never read: left uninitialised (zeroing 2n rows took 0.2 s)
-        self._keys = torch.empty(capacity, dim, dtype=dtype)  # (capacity, d)
+        self._keys = torch.empty(capacity, padded_width(dim), dtype=torch.int8)  # (capacity, D)
+        self._key_scales = torch.empty(capacity, dtype=torch.bfloat16)  # (capacity,)
         self._values = torch.empty(capacity, dim, dtype=dtype)  # (capacity, d)
         self._ids: list[int] = []  # id of each row (a list: cheap to index one by one)
         self._kinds: list[str] = []
         # the same row <-> id maps as tensors, for vectorised lookups in the read
         self._id_at_row = torch.full((capacity,), -1, dtype=torch.long)  # (capacity,)
         self._row_at_id = torch.full((1024,), -1, dtype=torch.long)  # (max id + 1,)
+        self.removals = 0  # a removal moves a row: what follows the rows rebuilds then
 
     def __len__(self) -> int:
         return len(self._ids)
 
     @property
     def keys(self) -> torch.Tensor:
-        return self._keys[: len(self)]  # (n, d), a view
+        """The keys as float32 (n, d), dequantised (a copy: for tests and small caches)."""
+        n = len(self)
+        return self._keys[:n, : self.dim].float() * self._key_scales[:n].float()[:, None]
+
+    def cosines(self, query: torch.Tensor) -> torch.Tensor:
+        """K q over every cached key: (d,) -> (n,) float32 (see `int8_cosines`)."""
+        n = len(self)
+        return int8_cosines(query, self._keys[:n], self._key_scales[:n])
 
     @property
     def values(self) -> torch.Tensor:
@@ -86,14 +137,14 @@ class KeyCache:
             self._id_at_row[row] = memory_id
 
     def _grow(self) -> None:
-        capacity = self._keys.shape[0] * 2
-        keys = torch.empty(capacity, self.dim, dtype=self.dtype)
+        capacity, n = self._keys.shape[0] * 2, len(self)
+        keys = torch.empty(capacity, self._keys.shape[1], dtype=torch.int8)
+        scales = torch.empty(capacity, dtype=torch.bfloat16)
         values = torch.empty(capacity, self.dim, dtype=self.dtype)
-        keys[: len(self)] = self.keys
-        values[: len(self)] = self.values
+        keys[:n], scales[:n], values[:n] = self._keys[:n], self._key_scales[:n], self.values
         ids = torch.full((capacity,), -1, dtype=torch.long)
-        ids[: len(self)] = self.id_tensor
-        self._keys, self._values, self._id_at_row = keys, values, ids
+        ids[:n] = self.id_tensor
+        self._keys, self._key_scales, self._values, self._id_at_row = keys, scales, values, ids
 
     def put(self, memory_id: int, kind: str, key: torch.Tensor, value: torch.Tensor) -> None:
         """Add a memory, or overwrite its vectors if it is already cached."""
@@ -106,7 +157,10 @@ class KeyCache:
             self._kinds.append(kind)
             self._set_row(memory_id, row)
         self._kinds[row] = kind
-        self._keys[row] = key
+        width = self._keys.shape[1]
+        self._keys[row : row + 1], self._key_scales[row : row + 1] = quantize_rows(
+            pad_columns(key[None], width)
+        )
         self._values[row] = value
 
     def remove(self, memory_id: int) -> None:
@@ -119,9 +173,11 @@ class KeyCache:
             moved_id = self._ids[last]
             self._ids[row], self._kinds[row] = moved_id, self._kinds[last]
             self._keys[row], self._values[row] = self._keys[last], self._values[last]
+            self._key_scales[row] = self._key_scales[last]
             self._set_row(moved_id, row)
         self._set_row(memory_id, -1)
         self._id_at_row[last] = -1
+        self.removals += 1
         self._ids.pop()
         self._kinds.pop()
 
@@ -133,8 +189,11 @@ class KeyCache:
         n, dim = keys.shape
         cache = cls(dim, capacity=max(1024, 2 * n))
         if n:
-            cache._keys[:n] = keys  # copy_ converts: ~20x faster than numpy's astype
-            cache._values[:n] = cache._keys[:n] if values is keys else values
+            for start in range(0, n, QUANTIZE_ROWS):  # in slices: no (n, d) float temporaries
+                part = slice(start, min(n, start + QUANTIZE_ROWS))
+                wide = pad_columns(keys[part], cache._keys.shape[1])  # (rows, D)
+                cache._keys[part], cache._key_scales[part] = quantize_rows(wide)
+            cache._values[:n] = values  # copy_ converts: ~20x faster than numpy's astype
             cache._ids, cache._kinds = list(ids), list(kinds)
             id_tensor = torch.tensor(ids, dtype=torch.long)  # (n,)
             cache._id_at_row[:n] = id_tensor

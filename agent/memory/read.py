@@ -57,9 +57,21 @@ class Hop:
     read: torch.Tensor | None  # (d,)
 
 
+# The keys of a read: a (n, d) tensor, or a function q -> K q (the key cache's int8 pass)
+Keys = torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
+
+
+def cosines(keys: Keys, query: torch.Tensor) -> torch.Tensor:
+    """K q as float32 (n,), for keys given either way."""
+    # keys: (n, d) or a function   query: (d,)  ->  (n,)
+    if isinstance(keys, torch.Tensor):
+        return (keys @ query.to(keys.dtype)).float()
+    return keys(query)
+
+
 def multi_hop_read(
     query: torch.Tensor,
-    keys: torch.Tensor,
+    keys: Keys,
     values: torch.Tensor,
     tau: float,
     hops: int = 1,
@@ -76,7 +88,7 @@ def multi_hop_read(
     q = query.float()
     previous: Hop | None = None
     for hop in range(max(1, hops)):
-        cosine = (keys @ q.to(keys.dtype)).float()  # (n,)
+        cosine = cosines(keys, q)  # (n,)
         final = cosine if score is None else score(cosine, previous)  # (n,)
         weights = torch.softmax(final / tau, dim=0)  # (n,)
         if hop == max(1, hops) - 1:  # the read vector only feeds the next hop's query

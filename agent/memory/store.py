@@ -212,7 +212,7 @@ class MemoryStore:
         score = self._hybrid_score(
             profile_id, cache, query_text, terms_k, hop_lambda, params, now or utcnow()
         )
-        hop_reads = multi_hop_read(query, cache.keys, cache.values, tau, hops, hop_lambda, score)
+        hop_reads = multi_hop_read(query, cache.cosines, cache.values, tau, hops, hop_lambda, score)
         picked = [self._top(cache, h, k) for h in hop_reads]
         texts = self._key_values(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
         if len(texts) < len({r for rows in picked for r, _, _ in rows}):
@@ -254,8 +254,8 @@ class MemoryStore:
         """
         text = self._texts[profile_id]
         rows = text.rows(cache)
-        speakers = text.speaker_match(cache, query_text)  # (n,) bool
-        discounted = text.assistant_discount(cache, query_text)  # (n,) bool
+        speakers = text.speaker_match(cache, query_text)  # (n,) bool or None
+        discounted = text.assistant_discount(cache, query_text)  # (n,) bool or None
         timed = text.time_match(cache, query_text, now)  # (n,) or None
         terms = text.query_terms(query_text)
 
