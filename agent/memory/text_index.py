@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -22,18 +21,8 @@ from agent.memory.lexical import (
     term_keys,
     tokens,
 )
+from agent.memory.row_features import IdColumns, RowFeatureBuffers, RowFeatures
 from agent.memory.time_prior import day_number, time_match, when_asked
-
-
-@dataclass(frozen=True)
-class RowFeatures:
-    """Per-row tensors aligned with the key cache's rows."""
-
-    lengths: torch.Tensor  # (n,) content tokens of each key
-    prev_row: torch.Tensor  # (n,) long, -1 for none
-    next_row: torch.Tensor  # (n,) long, -1 for none
-    speaker_code: torch.Tensor  # (n,) long: index into TextIndex.speaker_names
-    said_on: torch.Tensor  # (n,) float64 day number of when it was said, NaN when unknown
 
 
 class IdTable:
@@ -78,8 +67,10 @@ class TextIndex:
         # their BM25 term keys, tokenised when first read (a load tokenises nothing)
         self.value_texts: dict[int, str] = {}
         self.value_terms: dict[int, list[TermKey]] = {}
-        self._rows: tuple[int, int, RowFeatures] | None = None  # (version, cache version, rows)
-        self.version = 0
+        # the row features, and the ids whose features changed since they were last gathered
+        # (None after a removal: every row is gathered again)
+        self._row_features = RowFeatureBuffers()
+        self._written: set[int] | None = None
 
     def put(
         self,
@@ -102,7 +93,8 @@ class TextIndex:
         self.next[memory_id] = -1 if next_id is None else next_id
         if prev_id is not None and prev_id in self.known:
             self.next[prev_id] = memory_id
-        self.version += 1
+        if self._written is not None:  # its links' rows may be new too: gathered again
+            self._written.update(i for i in (memory_id, prev_id, next_id) if i is not None)
 
     def _keep_value_terms(self, memory_id: int, key_text: str, value_text: str | None) -> None:
         """Keep the value when it differs from the key (turns: value = key, whose terms the
@@ -171,7 +163,6 @@ class TextIndex:
             table.ensure(size)
             table.data[id_tensor] = column.to(table.dtype)
         text.known = set(ids)
-        text.version = 1
         return text
 
     def remove(self, memory_id: int) -> None:
@@ -188,25 +179,14 @@ class TextIndex:
         self.prev[memory_id] = self.next[memory_id] = -1
         self.value_texts.pop(memory_id, None)
         self.value_terms.pop(memory_id, None)
-        self.version += 1
+        self._written = None
 
     def rows(self, cache: KeyCache) -> RowFeatures:
-        """Features in the cache's row order, gathered in a few tensor operations; rebuilt
-        only after a change."""
-        if self._rows is not None and self._rows[:2] == (self.version, len(cache)):
-            return self._rows[2]
-        ids = cache.id_tensor  # (n,)
-        size = int(ids.max()) + 1 if len(ids) else 0
-        for table in (self.length, self.prev, self.next, self.speaker, self.said_on):
-            table.ensure(size)  # every cached memory is indexed; this only guards the gather
-        features = RowFeatures(
-            lengths=self.length.gather(ids),
-            prev_row=cache.rows_of(self.prev.gather(ids)),
-            next_row=cache.rows_of(self.next.gather(ids)),
-            speaker_code=self.speaker.gather(ids),
-            said_on=self.said_on.gather(ids),
-        )
-        self._rows = (self.version, len(cache), features)
+        """Features in the cache's row order: the rows written since the last call gathered
+        again, the others kept (see row_features)."""
+        columns = IdColumns(self.length, self.prev, self.next, self.speaker, self.said_on)
+        features = self._row_features.update(columns, cache, self._written)
+        self._written = set()
         return features
 
     def query_terms(self, query: str) -> dict[TermKey, float]:
@@ -244,10 +224,11 @@ class TextIndex:
             scores[rows[cached]] = torch.from_numpy(values).float()[cached]
         return scores
 
-    def speaker_match(self, cache: KeyCache, query: str) -> torch.Tensor:
-        """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match)."""
+    def speaker_match(self, cache: KeyCache, query: str) -> torch.Tensor | None:
+        """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match);
+        None when the query names no speaker (a pass over n rows saved)."""
         named = speaker_match(query, self.speaker_names)  # (speakers,)
-        return named[self.rows(cache).speaker_code]
+        return named[self.rows(cache).speaker_code] if bool(named.any()) else None
 
     def time_match(self, cache: KeyCache, query: str, now: datetime) -> torch.Tensor | None:
         """(n,) how near each memory was said to the time `query` points at ("two weeks ago",
@@ -257,11 +238,11 @@ class TextIndex:
             return None
         return time_match(self.rows(cache).said_on, day_number(now), asked)
 
-    def assistant_discount(self, cache: KeyCache, query: str) -> torch.Tensor:
+    def assistant_discount(self, cache: KeyCache, query: str) -> torch.Tensor | None:
         """(n,) bool: the memory holds the assistant's words, which `query` does not ask about
-        (see hybrid.assistant_discount)."""
+        (see hybrid.assistant_discount); None when no memory is discounted."""
         discounted = assistant_discount(query, self.speaker_names)  # (speakers,)
-        return discounted[self.rows(cache).speaker_code]
+        return discounted[self.rows(cache).speaker_code] if bool(discounted.any()) else None
 
 
 def _links(ids: Sequence[int | None]) -> torch.Tensor:
