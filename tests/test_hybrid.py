@@ -184,3 +184,36 @@ def test_fixed_dense_scale_keeps_a_clear_match_in_a_small_profile() -> None:
     scores = hybrid_scores(cosines, torch.zeros(3), no_links, no_links, torch.zeros(3, dtype=bool))
     weights = read_weights(scores, HybridParams().tau)
     assert float(weights[1]) >= 0.9
+
+
+def test_neighbour_lift_matches_the_formula_element_by_element() -> None:
+    """The vectorised lift (a padded 0 for missing neighbours) against the formula written out
+    per memory, with missing links, chains that end, and a batch of queries."""
+    generator = torch.Generator().manual_seed(3)
+    n = 60
+    prev_row = torch.arange(-1, n - 1)
+    prev_row[torch.tensor([0, 7, 30, 31])] = -1  # chains start here
+    next_row = torch.full((n,), -1)
+    for i, p in enumerate(prev_row.tolist()):
+        if p >= 0:
+            next_row[p] = i
+    content = torch.randn(3, n, generator=generator)  # (queries, n)
+
+    def step(row: int, links: torch.Tensor, d: int) -> int:
+        for _ in range(d):
+            row = int(links[row]) if row >= 0 else -1
+        return row
+
+    expected = torch.zeros(3, n)
+    for q in range(3):
+        for i in range(n):
+            lifts = [0.0]
+            for d in (1, 2):
+                for links in (prev_row, next_row):
+                    j = step(i, links, d)
+                    if j >= 0:
+                        lifts.append(0.5**d * float(content[q, j]))
+            expected[q, i] = max(lifts)
+    got = neighbour_lift(content, prev_row, next_row, 0.5, hops=2)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.equal(neighbour_lift(content, prev_row, next_row, 0.5, hops=0), torch.zeros(3, n))

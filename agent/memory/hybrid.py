@@ -121,13 +121,17 @@ def neighbour_lift(
     missing neighbour (row -1) or one below the mean (c < 0) lifts nothing.
     """
     # content: (..., n)   prev_row, next_row: (n,) long, -1 for none
+    none = torch.tensor([-1])
+    back, forward = torch.cat([prev_row, none]), torch.cat([next_row, none])  # (n + 1,)
+    # row -1 reads the appended 0, so a missing neighbour needs no mask: it lifts nothing
+    padded = torch.nn.functional.pad(content, (0, 1))  # (..., n + 1)
     lift = torch.zeros_like(content)  # (..., n)
-    back, forward = prev_row, next_row
+    b, f = prev_row, next_row
     for d in range(1, hops + 1):
-        for rows in (back, forward):
-            found = content[..., rows.clamp_min(0)]  # (..., n): the neighbour's content score
-            lift = torch.maximum(lift, torch.where(rows >= 0, decay**d * found, 0.0))
-        back, forward = follow(back, prev_row), follow(forward, next_row)
+        for rows in (b, f):
+            torch.maximum(lift, padded[..., rows].mul_(decay**d), out=lift)
+        if d < hops:
+            b, f = back[b], forward[f]  # one link further; -1 stays -1 (back[-1] is -1)
     return lift
 
 
@@ -179,7 +183,7 @@ def hybrid_scores(
     lexical: torch.Tensor,
     prev_row: torch.Tensor,
     next_row: torch.Tensor,
-    speaker_match: torch.Tensor,
+    speaker_match: torch.Tensor | None,
     params: HybridParams = HybridParams(),
     lengths: torch.Tensor | None = None,
     discounted: torch.Tensor | None = None,
@@ -189,14 +193,16 @@ def hybrid_scores(
     + b_t * timed_i (see the module docstring).
 
     dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared); lengths: key_lengths(...),
-    None to leave the length prior out; discounted: assistant_discount(...), timed:
-    time_prior.time_match(...), None for none. Returns the final score; weights =
+    None to leave the length prior out; speaker_match, discounted: assistant_discount(...) and
+    timed: time_prior.time_match(...) are None for none. Returns the final score; weights =
     softmax(score / tau).
     """
     # dense, lexical, speaker_match, discounted, timed: (..., n)   prev_row, next_row, lengths: (n,)
     c = content_scores(dense, lexical, params.lexical_weight, params.dense_scale)  # (..., n)
     lift = neighbour_lift(c, prev_row, next_row, params.neighbour_decay, params.neighbour_hops)
-    score = c + lift + params.speaker_boost * speaker_match.float()  # (..., n)
+    score = c + lift  # (..., n)
+    if speaker_match is not None and params.speaker_boost:
+        score = score + params.speaker_boost * speaker_match.float()
     if lengths is not None and params.length_prior:
         score = score + params.length_prior * length_prior(lengths, params.length_cap)
     if discounted is not None and params.assistant_penalty:
