@@ -78,10 +78,11 @@ class HybridParams:
 def zscore(x: torch.Tensor) -> torch.Tensor:
     """z_i = (x_i - mean(x)) / std(x) along the last dim (population std); 0 where x is flat."""
     # x: (..., n)
-    x = x.float()
-    std = x.std(dim=-1, unbiased=False, keepdim=True)  # (..., 1)
-    centred = x - x.mean(dim=-1, keepdim=True)  # (..., n)
-    return torch.where(std > 0, centred / std.clamp_min(1e-12), torch.zeros_like(centred))
+    std, mean = torch.std_mean(x.float(), dim=-1, correction=0, keepdim=True)  # (..., 1) each
+    z = (x - mean).div_(std.clamp_min(1e-12))  # (..., n)
+    if bool((std > 0).all()):  # the usual case: no second pass over n for a mask
+        return z
+    return torch.where(std > 0, z, torch.zeros_like(z))
 
 
 def content_scores(
@@ -121,18 +122,22 @@ def neighbour_lift(
     missing neighbour (row -1) or one below the mean (c < 0) lifts nothing.
     """
     # content: (..., n)   prev_row, next_row: (n,) long, -1 for none
-    none = torch.tensor([-1])
-    back, forward = torch.cat([prev_row, none]), torch.cat([next_row, none])  # (n + 1,)
-    # row -1 reads the appended 0, so a missing neighbour needs no mask: it lifts nothing
-    padded = torch.nn.functional.pad(content, (0, 1))  # (..., n + 1)
+    # Index -1 reads an appended 0, so a missing neighbour needs no mask: it lifts nothing.
+    # c at d links away is c at d - 1 links away read one link further: float gathers only.
     lift = torch.zeros_like(content)  # (..., n)
-    b, f = prev_row, next_row
+    padded = with_zero(content)  # (..., n + 1)
+    back, forward = padded[..., prev_row], padded[..., next_row]  # c_{prev(i)}, c_{next(i)}
     for d in range(1, hops + 1):
-        for rows in (b, f):
-            torch.maximum(lift, padded[..., rows].mul_(decay**d), out=lift)
-        if d < hops:
-            b, f = back[b], forward[f]  # one link further; -1 stays -1 (back[-1] is -1)
+        torch.maximum(lift, back * decay**d, out=lift)
+        torch.maximum(lift, forward * decay**d, out=lift)
+        if d < hops:  # c_{prev^(d+1)(i)} = (c_{prev^d})_{prev(i)}, and forward alike
+            back, forward = with_zero(back)[..., prev_row], with_zero(forward)[..., next_row]
     return lift
+
+
+def with_zero(x: torch.Tensor) -> torch.Tensor:
+    """x (..., n) -> (..., n + 1), a 0 appended: index -1 reads it."""
+    return torch.nn.functional.pad(x, (0, 1))
 
 
 def speaker_match(question: str, speakers: Sequence[str]) -> torch.Tensor:

@@ -217,7 +217,6 @@ class MemoryStore:
         texts = self._key_values(profile_id, {row for rows in picked for row, _, _ in rows}, cache)
         if len(texts) < len({r for rows in picked for r, _, _ in rows}):
             self.forget_cache(profile_id)  # forgotten meanwhile by another process: reload next
-        every = torch.stack([h.weights for h in hop_reads])  # (hops, n)
         hop_items = [
             [
                 ReadItem(
@@ -226,7 +225,7 @@ class MemoryStore:
                     *texts[cache.ids[r]],
                     w,
                     s,
-                    tuple(every[:, r].tolist()),
+                    tuple(float(h.weights[r]) for h in hop_reads),  # its weight at every hop
                 )
                 for r, w, s in rows
                 if cache.ids[r] in texts
