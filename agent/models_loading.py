@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agent.memory.store import Encoder
-from agent.turn import Generator
+if TYPE_CHECKING:  # annotations only: both modules load torch
+    from agent.memory.store import Encoder
+    from agent.turn import Generator
 
 
 class Models:

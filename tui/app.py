@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from agent.core import Agent
+from agent.errors import MemchatError
 from tui.render import one_line
 from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
@@ -18,6 +20,12 @@ from tui.screens.inspector import InspectorScreen
 from tui.screens.loading import ModelErrorScreen, load_models
 from tui.screens.profiles import ProfilesScreen
 from tui.screens.review import ReviewScreen
+
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+
+STARTING = "Starting memchat: type away, the first reply waits for it."
 
 
 class MemchatApp(App[None]):
@@ -38,20 +46,83 @@ class MemchatApp(App[None]):
         "review": ReviewScreen,
     }
 
-    def __init__(self, agent: Agent, load_models: bool = True) -> None:
+    def __init__(self, agent: Agent | Callable[[], Agent], load_models: bool = True) -> None:
+        """`agent` is the agent, or what builds it (`memchat chat`): then the chat comes up
+        first and the agent is built in the background, since building it imports torch (about
+        a second). A message sent meanwhile waits for it; a build that fails ends the app with
+        `start_error` set, for the command line to show on one line."""
         super().__init__()
-        self.agent = agent
+        self._build = agent if callable(agent) else None
+        self._agent: Agent | None = None if callable(agent) else agent
+        self._built = threading.Event()  # set once the build has ended, either way
+        if self._agent is not None:
+            self._built.set()
+        self.start_error: Exception | None = None
         self.load_models = load_models
+
+    @property
+    def agent(self) -> Agent:
+        """The agent; the chat's input is the only thing shown before it is built (see
+        `agent_ready`)."""
+        if self._agent is None:
+            raise RuntimeError("the agent is not built yet")
+        return self._agent
+
+    @property
+    def agent_ready(self) -> bool:
+        return self._agent is not None
+
+    @property
+    def answers_at_once(self) -> bool:
+        """The agent is built and its models loaded: a message will not wait."""
+        return self._agent is not None and self._agent.models.loaded
+
+    def wait_for_agent(self) -> Agent:
+        """The agent, once built (call from a worker thread, never the UI's)."""
+        self._built.wait()
+        if self._agent is None:
+            raise MemchatError(f"memchat could not start: {self.start_error}")
+        return self._agent
 
     def on_mount(self) -> None:
         self._show_profile()
         self.switch_mode("chat")
-        if self.load_models:
-            self.load_in_background()
+        if self._build is not None:
+            # After the first frame: the input is on screen and focused before the build takes
+            # the CPU (2 cores, one GIL) to import torch.
+            self.call_after_refresh(self.start_in_background)
+        elif self.load_models:
+            self.start_in_background()
 
-    @work(thread=True, exit_on_error=False, group="models")
-    def load_in_background(self) -> None:
-        """Load the models while the chat is already usable; its status line shows progress."""
+    @work(thread=True, exit_on_error=False, group="start")
+    def start_in_background(self) -> None:
+        """Build the agent if the app was not handed one, then load the models: the chat is
+        usable meanwhile, its status line says what is happening."""
+        if self._agent is None and not self._build_agent():
+            return
+        if self.load_models:
+            self._load_models()
+
+    def _build_agent(self) -> bool:
+        """Build the agent (in the worker thread); False, with the app ending, if that failed."""
+        assert self._build is not None
+        self.call_from_thread(self._model_status, STARTING)
+        try:
+            agent = self._build()
+        except Exception as exc:  # the command line shows it as it shows any command's error
+            self.start_error = exc
+            self._built.set()
+            self.call_from_thread(self.exit, None, 1)
+            return False
+        self._agent = agent
+        self._built.set()
+        self.call_from_thread(self._show_profile)
+        if not self.load_models:
+            self.call_from_thread(self._model_status, None)
+        return True
+
+    def _load_models(self) -> None:
+        """Load the models (in the worker thread); a model that fails opens ModelErrorScreen."""
         started = time.perf_counter()
 
         def note(message: str) -> None:
@@ -64,19 +135,18 @@ class MemchatApp(App[None]):
             self.call_from_thread(self.push_screen, ModelErrorScreen(failure))
             return
         self.call_from_thread(self._model_status, None)
-        self.call_from_thread(self._show_model)
+        self.call_from_thread(self._show_profile)
         self.call_from_thread(
             self.notify, f"Models ready ({time.perf_counter() - started:.1f} s).", timeout=2
         )
 
     def _show_profile(self) -> None:
         """The header: the profile, and which model answers once it is loaded."""
-        self.sub_title = f"profile: {self.agent.profile_name}"
-        if self.agent.models.loaded:
-            self.sub_title += f" · model: {one_line(self.agent.models.generator.name, 60)}"
-
-    def _show_model(self) -> None:
-        self._show_profile()
+        if self._agent is None:
+            return
+        self.sub_title = f"profile: {self._agent.profile_name}"
+        if self._agent.models.loaded:
+            self.sub_title += f" · model: {one_line(self._agent.models.generator.name, 60)}"
 
     def _model_status(self, message: str | None) -> None:
         """Show `message` in the chat's model status line (None hides it)."""
@@ -112,13 +182,20 @@ class MemchatApp(App[None]):
         self.switch_mode("chat")
 
     def action_inspector(self) -> None:
-        self.switch_mode("inspector")
+        self._switch_when_ready("inspector")
 
     def action_profiles(self) -> None:
-        self.switch_mode("profiles")
+        self._switch_when_ready("profiles")
 
     def action_review(self) -> None:
-        self.switch_mode("review")
+        self._switch_when_ready("review")
+
+    def _switch_when_ready(self, mode: str) -> None:
+        """Open a screen that shows the agent's data, once there is an agent."""
+        if self._agent is None:
+            self.notify("memchat is still starting: try again in a moment.", severity="warning")
+            return
+        self.switch_mode(mode)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

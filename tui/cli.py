@@ -7,14 +7,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from agent.bootstrap import build_agent
-from agent.core import Agent
 from agent.errors import MemchatError, UsageError
-from agent.settings import load_settings
-from storage.db import StorageError
+from agent.settings import Settings, load_settings
 from tui import commands
 from tui.args import hop_count, positive_int
 from tui.db_command import add_db_parser
@@ -23,6 +19,12 @@ from tui.history_command import add_history_parsers
 from tui.reindex_command import add_reindex_parser
 from tui.review_commands import add_review_parsers
 from tui.terminal import TerminalSafe
+
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+# This module imports no torch, SQLAlchemy or textual: `memchat chat` shows its input first and
+# builds the agent (which loads them) in the background; see tui/app.py.
 
 
 def _memory_commands(sub: argparse._SubParsersAction) -> None:
@@ -170,6 +172,27 @@ def is_server(db: str) -> bool:
     return "://" in db and not db.startswith("sqlite")
 
 
+def build_agent(settings: Settings, progress: Callable[[str], None] | None = None) -> Agent:
+    """The bootstrap's `build_agent`, imported when a command needs the agent: it loads torch."""
+    from agent.bootstrap import build_agent as bootstrap
+
+    return bootstrap(settings, progress)
+
+
+def storage_failure(exc: Exception) -> str | None:
+    """The one line for a storage or database failure (e.g. a disk full or an I/O error
+    mid-command), None for any other error. SQLAlchemy is imported here, on failure only."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import StorageError
+
+    if isinstance(exc, StorageError):
+        return str(exc)
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {getattr(exc, 'orig', None) or exc}"
+    return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
@@ -194,12 +217,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except UsageError as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)
         return 2
-    except (MemchatError, StorageError) as exc:
+    except MemchatError as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:  # e.g. a disk full or I/O error mid-command: one line
-        reason = getattr(exc, "orig", None) or exc
-        print(f"memchat: error: database error: {reason}", file=sys.stderr)
+    except Exception as exc:
+        message = storage_failure(exc)
+        if message is None:
+            raise
+        print(f"memchat: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("memchat: interrupted", file=sys.stderr)

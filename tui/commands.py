@@ -6,14 +6,11 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.core import Agent
 from agent.errors import MemchatError, UsageError
-from agent.profiles import backup_source
 from agent.settings import load_settings
 from agent.text import counted
-from storage.backup import copies_rows
-from storage.db import StorageError
 from tui import render
 from tui.db_command import DB_HANDLERS
 from tui.eval_command import eval_locomo, eval_longmemeval
@@ -24,7 +21,12 @@ from tui.render import counts_text, dump
 from tui.review_commands import REVIEW_HANDLERS
 from tui.terminal import confirm
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+# No torch, SQLAlchemy or textual at import: `memchat chat` goes through here (see tui/cli.py).
+
+MakeAgent = Callable[[], "Agent"]
 Handler = Callable[[argparse.Namespace, MakeAgent], int]
 
 
@@ -80,9 +82,15 @@ def chat(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         return line_chat(make_agent())
     from tui.app import MemchatApp  # textual loads only for the UI
 
-    agent = make_agent()
-    agent.models.progress = None  # the chat's status line shows progress, not stderr
-    MemchatApp(agent).run()
+    def build() -> Agent:
+        agent = make_agent()
+        agent.models.progress = None  # the chat's status line shows progress, not stderr
+        return agent
+
+    app = MemchatApp(build)  # the input comes up first; the agent is built in the background
+    app.run()
+    if app.start_error is not None:  # e.g. a database that cannot be opened: one line, as ever
+        raise app.start_error
     return 0
 
 
@@ -294,6 +302,8 @@ def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
             print("not reset; nothing changed", file=sys.stderr)
             return 1
     if export:
+        from storage.db import StorageError  # loaded by the agent already
+
         try:
             done = agent.export(export, name=args.name)
         except (MemchatError, StorageError) as exc:
@@ -356,6 +366,9 @@ class _BackupMeter:
 def backup(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     """Copy the whole database to the SQLite file FILE (SQLite's online backup, or a row copy
     of a PostgreSQL database) and say what was written."""
+    from agent.profiles import backup_source
+    from storage.backup import copies_rows
+
     url = load_settings(db=args.db, profile=args.profile).db_url
     rows = copies_rows(url)
     if not rows:

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from agent.core import Agent
 from agent.errors import UsageError
-from storage.copy import (
-    LINKS,
-    CopyProgress,
-    CopyResult,
-    SameDatabaseError,
-    copy_database,
-    database_url,
-)
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+    from storage.copy import CopyResult
+
+# storage.copy loads SQLAlchemy: imported by the command, not by the parser every command builds.
+MakeAgent = Callable[[], "Agent"]
 
 DESCRIPTION = (
     "Copy every profile, with every row of every table (profiles, sessions, turns, memories, "
@@ -70,54 +64,10 @@ def add_db_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
-class _Bars(CopyProgress):
-    """One tqdm bar per table on stderr (rows, rate), for people at a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-        self.step = ""
-
-    def rows(self, step: str, copied: int, total: int) -> None:
-        if step != self.step or self.bar is None:
-            self.close()
-            self.step = step
-            self.bar = tqdm(
-                total=total, desc=f"copy {step}", unit=" rows", file=sys.stderr, leave=True
-            )
-        self.bar.update(copied - self.bar.n)
-
-    def end(self) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-class _Lines(CopyProgress):
-    """One line per table on stderr once it is copied (rows, seconds, rate): for logs."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def begin(self, totals: Mapping[str, int]) -> None:
-        self.started = time.monotonic()
-
-    def rows(self, step: str, copied: int, total: int) -> None:
-        if copied < total:
-            return
-        seconds = time.monotonic() - self.started
-        rate = f", {copied / seconds:,.0f} rows/s" if copied and seconds > 0 else ""
-        print(f"copy {step}: {copied:,} rows in {seconds:.2f} s{rate}", file=sys.stderr)
-        self.started = time.monotonic()
-
-    def close(self) -> None:
-        """Nothing to end: every line is whole."""
-
-
 def summary(result: CopyResult) -> str:
     """The one line printed after a copy: rows per table, links, and what was replaced."""
+    from storage.copy import LINKS
+
     rows = ", ".join(f"{table} {n:,}" for table, n in result.counts.items())
     line = f"copied {result.source} to {result.target}: {rows}; {LINKS} {result.links:,}"
     replaced = sum(result.replaced.values())
@@ -133,7 +83,10 @@ def db_copy(args: argparse.Namespace, _make_agent: MakeAgent) -> int:
             "db copy names its databases with --from and --to: --db and --profile do not "
             "apply to it"
         )
-    progress = _Bars() if sys.stderr.isatty() else _Lines()
+    from storage.copy import SameDatabaseError, copy_database, database_url
+    from tui.db_progress import Bars, Lines
+
+    progress = Bars() if sys.stderr.isatty() else Lines()
     try:
         result = copy_database(
             database_url(args.source),

@@ -15,14 +15,17 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.core import Agent
 from agent.errors import MemchatError, UsageError
 from agent.settings import Settings, load_settings
 from agent.text import counted
 from tui.args import positive_int
 
-BuildAgent = Callable[[Settings], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+BuildAgent = Callable[[Settings], "Agent"]
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:

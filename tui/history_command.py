@@ -8,20 +8,22 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from agent.core import Agent
 from agent.errors import MemchatError
 from agent.history.conversation import FORMATS, ExportError, naive_utc
 from agent.history.formats import read_export
-from agent.history.importer import ImportOptions, import_export
 from agent.text import counted
 from tui.args import positive_int
 from tui.render import conversation_json, dump, one_line
 from tui.terminal import confirm
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+MakeAgent = Callable[[], "Agent"]
 
 IMPORT_HELP = """\
 Import past conversations: a ChatGPT data export (the zip, or its conversations.json), a
@@ -132,6 +134,8 @@ def import_chats(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         export = read_export(args.file, args.format)
     except ExportError as exc:
         raise MemchatError(str(exc)) from exc
+    from agent.history.importer import ImportOptions, import_export  # loads torch
+
     agent = make_agent()
     options = ImportOptions(str(args.file.resolve()), args.dry_run, args.since, args.strict)
     progress = _Bar() if sys.stderr.isatty() else _Lines()

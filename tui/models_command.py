@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agent.core import Agent
-from agent.models.catalog import catalog
 from agent.settings import load_settings
 from tui.render import dump
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+MakeAgent = Callable[[], "Agent"]
 
 
 def models(args: argparse.Namespace, _make_agent: MakeAgent) -> int:
+    from agent.models.catalog import catalog  # loads torch: only for this command
+
     settings = load_settings(
         db=args.db,
         profile=args.profile,

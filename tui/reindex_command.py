@@ -6,14 +6,17 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from agent.core import Agent
 from agent.text import counted
 from tui.render import dump
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+MakeAgent = Callable[[], "Agent"]
 
 
 def add_reindex_parser(sub: argparse._SubParsersAction) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.memories import MemoryDetail
-from agent.memory.store import ReadItem, ReadResult
 from agent.text import counted
-from storage.models import ChatSession, Memory, MemoryEvent, Turn, TurnRead
-from storage.repo import ProfileCounts
 from tui.terminal import neutralise
+
+if TYPE_CHECKING:
+    from agent.memories import MemoryDetail
+    from agent.memory.store import ReadItem, ReadResult
+    from storage.models import ChatSession, Memory, MemoryEvent, Turn, TurnRead
+    from storage.repo import ProfileCounts
 
 
 def counts_text(row: ProfileCounts) -> str:

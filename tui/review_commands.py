@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agent.core import Agent
-from agent.turn import proposal_json
 from tui import render
 from tui.args import positive_int
 from tui.render import dump
 
-MakeAgent = Callable[[], Agent]
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+MakeAgent = Callable[[], "Agent"]
 
 
 def add_review_parsers(msub: argparse._SubParsersAction) -> None:
@@ -31,6 +33,8 @@ def add_review_parsers(msub: argparse._SubParsersAction) -> None:
 
 
 def proposals(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    from agent.turn import proposal_json  # loaded with the agent; not by the parser
+
     found = make_agent().proposals(None if args.all else "pending")
     if args.json:
         dump([proposal_json(p) for p in found])
@@ -56,6 +60,8 @@ def accept(args: argparse.Namespace, make_agent: MakeAgent) -> int:
 
 
 def reject(args: argparse.Namespace, make_agent: MakeAgent) -> int:
+    from agent.turn import proposal_json
+
     proposal = make_agent().reject_proposal(args.id)
     if args.json:
         dump(proposal_json(proposal))

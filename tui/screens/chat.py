@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -15,12 +16,14 @@ from textual.widgets import Footer, Header, Static
 
 from agent.errors import MemchatError
 from agent.text import clean_text
-from agent.turn import TurnResult
-from storage.models import Proposal
 from tui.render import one_line
 from tui.widgets.memory_panel import MemoryPanel
 from tui.widgets.messages import ChatInput, Reply, UserMessage
 from tui.widgets.panel_rows import ProposalRow, WrittenRow
+
+if TYPE_CHECKING:
+    from agent.turn import TurnResult
+    from storage.models import Proposal
 
 WELCOME = (
     "Chat with memchat. It remembers what you tell it; the panel on the right shows, for the "
@@ -102,7 +105,7 @@ class ChatScreen(Screen):
             return
         self.query_one(ChatInput).take(message.typed)  # keeps what was typed after Enter
         transcript = self.query_one("#transcript", VerticalScroll)
-        waiting = not self.agent.models.loaded
+        waiting = not self.app.answers_at_once  # type: ignore[attr-defined]
         reply = Reply("waiting for the models to load…" if waiting else "thinking…")
         await transcript.mount_all([UserMessage(text), reply])
         transcript.scroll_end(animate=False)
@@ -118,7 +121,8 @@ class ChatScreen(Screen):
             self.app.call_from_thread(self._add_piece, reply, piece)
 
         try:
-            result = self.agent.ask(text, on_token=on_token, stop=self.stop_event)
+            agent = self.app.wait_for_agent()  # type: ignore[attr-defined]  # built at start
+            result = agent.ask(text, on_token=on_token, stop=self.stop_event)
         except MemchatError as exc:
             self.app.call_from_thread(self._failed, reply, str(exc))
             return

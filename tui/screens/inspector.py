@@ -20,7 +20,6 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from agent.errors import MemchatError
-from storage.models import MEMORY_KINDS
 from tui.screens.memory_changes import MemoryChanges
 from tui.widgets.memory_detail import MemoryDetailView, MemoryLink
 from tui.widgets.memory_table import Row, fill_table
@@ -84,6 +83,8 @@ class InspectorScreen(MemoryChanges, Screen):
         self._shown_query = ""  # the query the table shows the read of ("": all memories)
 
     def compose(self) -> ComposeResult:
+        from storage.models import MEMORY_KINDS  # loaded by the agent by now; not at start
+
         yield Header()
         with Horizontal(id="inspector-bar"):
             yield Input(placeholder="search memories (an attention read)", id="search")

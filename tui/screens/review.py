@@ -8,6 +8,7 @@ markup such as `[bold]` is shown exactly as typed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
@@ -16,12 +17,14 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from agent.core import Agent
 from agent.errors import MemchatError
-from storage.models import Memory, Proposal
 from tui.dialogs import EditMemoryDialog
 from tui.render import one_line
 from tui.widgets.labels import stamp
+
+if TYPE_CHECKING:
+    from agent.core import Agent
+    from storage.models import Memory, Proposal
 
 PALETTE = [  # (title, help, action)
     ("Review: accept proposal", "Store the selected proposal as it is (a)", "accept"),

@@ -7,6 +7,8 @@ memories of the chain are links: Enter or a click selects them in the inspector.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -15,11 +17,13 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
-from agent.memories import MemoryDetail
-from storage.models import Memory, MemoryEvent, TurnRead
 from tui.render import bar, imported_from, one_line
 from tui.terminal import neutralise
 from tui.widgets.labels import hop_path, minute, stamp
+
+if TYPE_CHECKING:
+    from agent.memories import MemoryDetail
+    from storage.models import Memory, MemoryEvent, TurnRead
 
 HEADING = "bold $accent"
 MUTED = "dim"

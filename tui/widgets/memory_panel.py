@@ -3,16 +3,20 @@ took several), what it wrote, what it forgot and, in review mode, what it propos
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from agent.memory.store import ReadItem
-from agent.turn import TurnResult
-from storage.models import Proposal
 from tui.render import bar, one_line
 from tui.widgets.labels import hop_path
 from tui.widgets.panel_rows import ProposalRow, WrittenRow, written_line
+
+if TYPE_CHECKING:
+    from agent.memory.store import ReadItem
+    from agent.turn import TurnResult
+    from storage.models import Proposal
 
 HOP_TOP = 3  # memories listed for each hop of a multi-hop read
 

@@ -4,13 +4,16 @@ when the table shows a search). Every cell is a literal `Text`: markup is shown 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from storage.models import Memory
 from tui.render import bar, one_line
 from tui.widgets.labels import hop_path
+
+if TYPE_CHECKING:
+    from storage.models import Memory
 
 LABELS = ["id", "weight", "hops", "kind", "key", "value", "usage", "pin", "updated"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -12,9 +12,11 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Markdown, Static, TextArea
 
-from agent.turn import TurnResult
 from tui.render import one_line
 from tui.terminal import neutralise
+
+if TYPE_CHECKING:
+    from agent.turn import TurnResult
 
 # A long paste is stored whole; the transcript shows its beginning.
 SHOWN_CHARS = 4000

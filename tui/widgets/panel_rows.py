@@ -3,15 +3,19 @@ reject). Keys and values are shown literally (`Content`), never parsed as markup
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from agent.memory.store import Written
-from storage.models import Proposal
 from tui.render import one_line
+
+if TYPE_CHECKING:
+    from agent.memory.store import Written
+    from storage.models import Proposal
 
 VERBS = {"add": "added", "update": "updated", "forget": "forgot", "free": "freed"}
 
