@@ -11,6 +11,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -61,6 +62,13 @@ class ChatScreen(Screen):
         Binding("ctrl+up", "select(-1)", "Earlier reply", show=False),
         Binding("ctrl+down", "select(1)", "Later reply", show=False),
     ]
+
+    class Streamed(Message):
+        """`reply` has streamed pieces queued (posted from the turn's thread, which goes on)."""
+
+        def __init__(self, reply: Reply) -> None:
+            super().__init__()
+            self.reply = reply
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,7 +126,8 @@ class ChatScreen(Screen):
         """Runs the turn in a thread; tokens and the result come back to the UI thread."""
 
         def on_token(piece: str) -> None:
-            self.app.call_from_thread(self._add_piece, reply, piece)
+            if reply.queue(piece):
+                self.post_message(self.Streamed(reply))
 
         try:
             agent = self.app.wait_for_agent()  # type: ignore[attr-defined]  # built at start
@@ -132,11 +141,12 @@ class ChatScreen(Screen):
             return
         self.app.call_from_thread(self._finished, reply, result)
 
-    async def _add_piece(self, reply: Reply, piece: str) -> None:
-        await reply.add(piece)
+    async def on_chat_screen_streamed(self, message: Streamed) -> None:
+        await message.reply.show_queued()
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
 
-    def _finished(self, reply: Reply, result: TurnResult) -> None:
+    async def _finished(self, reply: Reply, result: TurnResult) -> None:
+        await reply.show_queued()  # the last pieces may still be queued
         self.replying = False
         reply.finish(result)
         self.select_reply(reply)
@@ -148,9 +158,10 @@ class ChatScreen(Screen):
                 "with F5."
             )
 
-    def _failed(self, reply: Reply, message: str, unsaved: str = "") -> None:
+    async def _failed(self, reply: Reply, message: str, unsaved: str = "") -> None:
         """Show a failed turn on one line; a message that was not stored goes back into an
         empty input box, to send again."""
+        await reply.show_queued()  # what was said before the failure stays
         self.replying = False
         message = one_line(message, 300)
         chat_input = self.query_one(ChatInput)

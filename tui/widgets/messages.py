@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -122,6 +123,8 @@ class Reply(Vertical):
         self.result: TurnResult | None = None
         self.text = ""
         self.status = status  # shown until the first token arrives
+        self._queued: list[str] = []  # streamed pieces not shown yet (see `queue`)
+        self._queue_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Markdown("", classes="reply-text")
@@ -134,6 +137,21 @@ class Reply(Vertical):
             self.query_one(".reply-status", Static).display = False
         self.text += piece
         await self.query_one(Markdown).append(neutralise(piece))  # Textual would pass ESC on
+
+    def queue(self, piece: str) -> bool:
+        """Keep a streamed piece for the UI thread (call from the turn's thread); True when it
+        is the first since the last `show_queued`, so the caller asks the UI to show them. The
+        turn goes on generating while the UI draws, instead of waiting for each token."""
+        with self._queue_lock:
+            self._queued.append(piece)
+            return len(self._queued) == 1
+
+    async def show_queued(self) -> None:
+        """Append every queued piece at once (on the UI thread)."""
+        with self._queue_lock:
+            text, self._queued = "".join(self._queued), []
+        if text:
+            await self.add(text)
 
     def finish(self, result: TurnResult) -> None:
         self.result = result
