@@ -44,7 +44,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["--sizes", "10000", "100000", "1000000", "--reps", "5"],
     ),
     "turn_overhead": (
-        ["--sizes", "1000", "10000", "100000", "--turns", "40"],
+        # 1M memories: 2 minutes to fill, 5 GB peak
+        ["--sizes", "1000", "10000", "100000", "1000000", "--turns", "40"],
         ["--sizes", "1000", "10000", "100000", "--turns", "12"],
     ),
     "generation": (
