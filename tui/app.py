@@ -84,15 +84,17 @@ class MemchatApp(App[None]):
             raise MemchatError(f"memchat could not start: {self.start_error}")
         return self._agent
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._show_profile()
-        self.switch_mode("chat")
-        if self._build is not None:
-            # After the first frame: the input is on screen and focused before the build takes
-            # the CPU (2 cores, one GIL) to import torch.
-            self.call_after_refresh(self.start_in_background)
-        elif self.load_models:
-            self.start_in_background()
+        if self._build is None:
+            self.switch_mode("chat")
+            if self.load_models:
+                self.start_in_background()
+            return
+        await self.switch_mode("chat")  # mounted, its input focused
+        # Built after the chat is drawn: the input is usable before the build takes the CPU
+        # (2 cores, one GIL) to import torch.
+        self.call_after_refresh(self.start_in_background)
 
     @work(thread=True, exit_on_error=False, group="start")
     def start_in_background(self) -> None:
