@@ -198,6 +198,11 @@ def print_tables(doc: dict[str, Any]) -> None:
         print(f"int4 tok/s / llama.cpp tok/s, same GGUF: {doc['int4_over_llamacpp']}")
     starts = doc["cold_start_s"]
     print(f"\nCold start: first {starts['first']} s, cached {starts['cached']} s")
+    if "first_answer_cached" in starts:  # measured since issue 22
+        print(
+            f"Cached start: input usable {starts['prompt_cached']} s, first token "
+            f"{starts['first_token_cached']} s, first answer {starts['first_answer_cached']} s"
+        )
     print(f"Ingest, turns/s: {doc['ingest']}")
     if doc.get("import_chats"):
         print(f"import-chats: {doc['import_chats']}")
