@@ -87,7 +87,8 @@ class ReindexActions:
             return Reindexed(name, len(rows), "current", previous or encoder.identity, previous)
         texts = sorted({t for row in rows for t in memory_texts(row)})
         done = progress(name, len(texts)) if progress else None
-        vectors = dict(zip(texts, encode_batched(encoder.encode, texts, done=done), strict=True))
+        encoded = encode_batched(encoder.encode, texts, done=done, sizes=encoder.sizes)
+        vectors = dict(zip(texts, encoded, strict=True))
         with self.sessions() as s, s.begin():
             # Read again in the transaction: what another process wrote meanwhile is encoded too.
             rows = embeddings.embedded_rows(s, profile_id)

@@ -83,7 +83,9 @@ class Embedder:
 
             self._encoder = load_encoder(load_settings())
         with tqdm(total=len(missing), desc="encoding", unit="text", file=sys.stderr) as bar:
-            vectors = encode_batched(self._encoder.encode, missing, done=bar.update)
+            vectors = encode_batched(
+                self._encoder.encode, missing, done=bar.update, sizes=self._encoder.sizes
+            )
         self.table.update(zip(missing, vectors, strict=True))
         if self.path is not None:
             texts_all = list(self.table)

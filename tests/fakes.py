@@ -33,6 +33,9 @@ class FakeEncoder:
             out[row, self.dim - 1] += 0.1  # no zero vectors
         return out / out.norm(dim=1, keepdim=True)
 
+    def sizes(self, texts: list[str]) -> list[int]:
+        return [len(re.findall(r"\w+", text)) for text in texts]
+
 
 class FakeGenerator:
     """Streams a fixed reply word by word; counts words as tokens."""

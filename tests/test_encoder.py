@@ -180,6 +180,13 @@ def test_embedding_does_not_depend_on_the_batch(tiny_pair: tuple[Encoder, Encode
         assert (together[batch.index("the cat sat")] - alone).abs().max() < 1e-5
 
 
+def test_sizes_count_tokens_after_truncation(tiny_pair: tuple[Encoder, Encoder]) -> None:
+    encoder = tiny_pair[0]
+    short, long = encoder.sizes(["the cat sat", "word " * 300])
+    assert short == 5  # [CLS] the cat sat [SEP]
+    assert long == MAX_TOKENS
+
+
 def test_mean_pool_ignores_padding() -> None:
     hidden = torch.tensor([[[1.0, 0.0], [3.0, 0.0], [100.0, 100.0]]])  # (1, 3, 2)
     pooled = mean_pool(hidden, torch.tensor([[1, 1, 0]]))

@@ -245,6 +245,21 @@ def test_keys_are_encoded_in_length_sorted_batches_in_the_given_order() -> None:
     assert calls == [8, 8, 8, 8, 3]
 
 
+def test_batches_are_sorted_by_the_model_s_sizes_when_given() -> None:
+    """With `sizes` (tokens), texts of a similar size share a batch though their characters
+    differ: a long word is one size, three short words three."""
+    texts = ["a b c", "extraordinarily", "x y z", "unbelievably"]
+    batches: list[list[str]] = []
+
+    def encode(batch: list[str]) -> torch.Tensor:
+        batches.append(batch)
+        return FakeEncoder().encode(batch)
+
+    got = encode_batched(encode, texts, batch=2, sizes=FakeEncoder().sizes)
+    assert torch.equal(got, FakeEncoder().encode(texts))  # rows in the order given
+    assert sorted(map(sorted, batches)) == [["a b c", "x y z"], ["extraordinarily", "unbelievably"]]
+
+
 def test_ingest_encodes_in_a_few_batches_and_stores_each_text_s_own_vector(
     tmp_path: Path, data_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

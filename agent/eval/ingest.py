@@ -74,7 +74,9 @@ def turn_statements(sample: LocomoSample) -> list[list[Extracted]]:
 
 
 def statement_vectors(
-    encode: Callable[[list[str]], torch.Tensor], statements: list[list[Extracted]]
+    encode: Callable[[list[str]], torch.Tensor],
+    statements: list[list[Extracted]],
+    sizes: Callable[[list[str]], list[int]] | None = None,
 ) -> Callable[[list[str]], torch.Tensor]:
     """An `encode` for `write_statements` that looks up vectors computed here for every
     statement's address and value text, in batches of similar length (one model call per
@@ -82,7 +84,7 @@ def statement_vectors(
     texts = sorted({t for items in statements for t in statement_texts(items)})
     if not texts:
         return encode
-    return vector_lookup(texts, encode_batched(encode, texts))
+    return vector_lookup(texts, encode_batched(encode, texts, sizes=sizes))
 
 
 def ingest_turn(
@@ -160,11 +162,11 @@ def ingest_sample(
     first, in batches of similar length; then each session is written in one transaction."""
     profile_id = fresh_profile(agent, f"locomo-{sample.sample_id}")
     agent.store.cache(profile_id)  # loaded once: each write then updates it in place
-    encode = agent.store.encoder.encode
+    encoder = agent.store.encoder
     keys = [turn_key(s.date, t) for s in sample.sessions for t in s.turns]
-    vectors = encode_batched(encode, keys)  # (turns, d)
+    vectors = encode_batched(encoder.encode, keys, sizes=encoder.sizes)  # (turns, d)
     statements = turn_statements(sample)
-    lookup = statement_vectors(encode, statements)
+    lookup = statement_vectors(encoder.encode, statements, encoder.sizes)
     dia_of_turn: dict[int, str] = {}
     start = 0
     for session in sample.sessions:

@@ -56,15 +56,20 @@ class EncodingCache:
     """Vectors by text for the whole run: LongMemEval's haystack sessions repeat across
     questions, so most of a question's texts have been encoded for an earlier one."""
 
-    def __init__(self, encode: Callable[[list[str]], torch.Tensor]) -> None:
-        self.model_encode = encode
+    def __init__(
+        self,
+        encode: Callable[[list[str]], torch.Tensor],
+        sizes: Callable[[list[str]], list[int]] | None = None,
+    ) -> None:
+        self.model_encode, self.sizes = encode, sizes
         self.table: dict[str, torch.Tensor] = {}
 
     def add(self, texts: Iterable[str]) -> None:
         """Encode the texts not seen yet, in batches of similar length."""
         missing = list(dict.fromkeys(t for t in texts if t not in self.table))
         if missing:
-            self.table.update(zip(missing, encode_batched(self.model_encode, missing), strict=True))
+            vectors = encode_batched(self.model_encode, missing, sizes=self.sizes)
+            self.table.update(zip(missing, vectors, strict=True))
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
         """An `encode` for the write path: (len(texts), d)."""
@@ -287,7 +292,7 @@ def run_longmemeval(
         agent.models.generator  # noqa: B018 - a missing model fails before any work is done
     total = sum(q.turn_count + 1 for q in questions)
     bar = tqdm(total=total, file=sys.stderr, disable=not progress, unit="step", mininterval=1.0)
-    vectors = EncodingCache(agent.store.encoder.encode)
+    vectors = EncodingCache(agent.store.encoder.encode, agent.store.encoder.sizes)
     results: list[LmeResult] = []
     turns = memories = 0
     ingest_s = 0.0

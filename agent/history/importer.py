@@ -191,7 +191,8 @@ def chunk_encoder(agent: Agent, chunk: list[ToWrite], dry_run: bool) -> Encode:
     texts = list(dict.fromkeys(t for write in chunk for t in write.texts()))
     if not texts:
         return lambda wanted: torch.zeros(len(wanted), 0)
-    return vector_lookup(texts, encode_batched(agent.store.encoder.encode, texts))
+    encoder = agent.store.encoder
+    return vector_lookup(texts, encode_batched(encoder.encode, texts, sizes=encoder.sizes))
 
 
 # ------------------------------------------------------------------ writing

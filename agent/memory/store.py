@@ -35,6 +35,8 @@ class Encoder(Protocol):
 
     def encode(self, texts: list[str]) -> torch.Tensor: ...
 
+    def sizes(self, texts: list[str]) -> list[int]: ...  # each text's length for the model
+
 
 @dataclass(frozen=True)
 class ReadItem:

@@ -55,6 +55,12 @@ class Encoder:
             parts = [self._encode_batch(texts[i : i + step]) for i in range(0, len(texts), step)]
         return torch.cat(parts, dim=0)
 
+    def sizes(self, texts: list[str]) -> list[int]:
+        """How long each text is for the model: its tokens where the model can count them
+        (the hand-written MiniLM), else its characters. Batches sorted by it pad least."""
+        count = getattr(self.model, "token_counts", None)
+        return count(texts) if callable(count) else [len(t) for t in texts]
+
     def encode_one(self, text: str) -> torch.Tensor:
         """Embed one text: a float32 tensor of shape (dim,)."""
         return self.encode([text])[0]

@@ -186,6 +186,10 @@ class MiniLM:
         mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
         return ids, mask
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """The tokens of each text after truncation: what it adds to a batch's length."""
+        return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(texts)]
+
     def __call__(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Hidden states (b, t, d) and the attention mask (b, t) of `texts`."""
         ids, mask = self.tokenize(texts)
