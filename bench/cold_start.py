@@ -7,6 +7,7 @@ message and presses Enter, as a user would. Moments timed from the moment the pa
 (wall clock):
 
 - prompt: the chat input has focus; the user can type (the agent is built in the background);
+- build: the background build starts;
 - agent: the agent is built (torch and the rest imported, the database open);
 - ready: both models are loaded; a message is answered without waiting for a load;
 - first_token: the first piece of the reply to the typed message is on screen;
@@ -61,6 +62,7 @@ def probe() -> int:
     settings = load_settings()
 
     def build():  # what `memchat chat` hands the app
+        mark("build")  # the background build starts
         agent = cli.build_agent(settings)
         mark("agent")
         return agent

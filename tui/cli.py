@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from agent.errors import MemchatError, UsageError
 from agent.settings import Settings, load_settings
+from storage.errors import StorageError
 from tui import commands
 from tui.args import hop_count, positive_int
 from tui.db_command import add_db_parser
@@ -179,17 +180,14 @@ def build_agent(settings: Settings, progress: Callable[[str], None] | None = Non
     return bootstrap(settings, progress)
 
 
-def storage_failure(exc: Exception) -> str | None:
-    """The one line for a storage or database failure (e.g. a disk full or an I/O error
-    mid-command), None for any other error. SQLAlchemy is imported here, on failure only."""
+def database_error(exc: Exception) -> str | None:
+    """Why the database failed (e.g. a disk full or an I/O error mid-command), None for an
+    error that is not SQLAlchemy's. Imported here, once a command has failed: `memchat chat`
+    imports SQLAlchemy in the background, after its input is up."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.db import StorageError
-
-    if isinstance(exc, StorageError):
-        return str(exc)
     if isinstance(exc, SQLAlchemyError):
-        return f"database error: {getattr(exc, 'orig', None) or exc}"
+        return str(getattr(exc, "orig", None) or exc)
     return None
 
 
@@ -217,14 +215,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except UsageError as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)
         return 2
-    except MemchatError as exc:
+    except (MemchatError, StorageError) as exc:
         print(f"memchat: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        message = storage_failure(exc)
-        if message is None:
+        reason = database_error(exc)
+        if reason is None:
             raise
-        print(f"memchat: error: {message}", file=sys.stderr)
+        print(f"memchat: error: database error: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("memchat: interrupted", file=sys.stderr)

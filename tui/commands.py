@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from agent.errors import MemchatError, UsageError
 from agent.settings import load_settings
 from agent.text import counted
+from storage.errors import StorageError
 from tui import render
 from tui.db_command import DB_HANDLERS
 from tui.eval_command import eval_locomo, eval_longmemeval
@@ -302,8 +303,6 @@ def profiles_reset(args: argparse.Namespace, make_agent: MakeAgent) -> int:
             print("not reset; nothing changed", file=sys.stderr)
             return 1
     if export:
-        from storage.db import StorageError  # loaded by the agent already
-
         try:
             done = agent.export(export, name=args.name)
         except (MemchatError, StorageError) as exc:

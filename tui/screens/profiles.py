@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from agent.errors import MemchatError
+from storage.errors import StorageError
 from tui.dialogs import PromptDialog, TypeToConfirmDialog
 from tui.render import counts_text
 
@@ -31,14 +32,7 @@ if TYPE_CHECKING:
     from agent.core import Agent
     from storage.repo import ProfileCounts
 
-
-def errors() -> tuple[type[Exception], ...]:
-    """What a profile action can fail with, shown as a message. Imported on use: storage.db
-    loads SQLAlchemy, which the chat's start leaves to its background thread."""
-    from storage.db import StorageError
-
-    return (MemchatError, StorageError, OSError)
-
+ERRORS = (MemchatError, StorageError, OSError)
 
 NAME_WIDTH = 36  # longer names are cut with an ellipsis in the table (shown whole elsewhere)
 
@@ -141,7 +135,7 @@ class ProfilesScreen(Screen):
         """Re-read the profiles; keep the cursor on the selected profile, or the active one."""
         try:
             rows = self.agent.profiles()
-        except errors() as exc:
+        except ERRORS as exc:
             self.say(str(exc), "error")
             return
         active = self.agent.profile_name
@@ -190,7 +184,7 @@ class ProfilesScreen(Screen):
         before = set(self.rows)
         try:
             self.agent.create_profile(name)
-        except errors() as exc:
+        except ERRORS as exc:
             self.say(str(exc), "error")
             return
         self.reload()
@@ -225,8 +219,8 @@ class ProfilesScreen(Screen):
             return
         try:
             self.agent.switch_profile(name)
-        except errors() as exc:
-            with suppress(*errors()):
+        except ERRORS as exc:
+            with suppress(*ERRORS):
                 self.agent.switch_profile(previous)
             self.say(str(exc), "error")
             self.reload()
@@ -272,7 +266,7 @@ class ProfilesScreen(Screen):
             exported = f" Exported first to {path}."
         try:
             (self.agent.delete_profile if deleting else self.agent.reset_profile)(name)
-        except errors() as exc:
+        except ERRORS as exc:
             self.say(str(exc), "error")
             self.reload()
             return
@@ -288,8 +282,6 @@ class ProfilesScreen(Screen):
         An existing file is refused: the dialog's default is always new, so a name typed over
         it that exists is most likely a mistake. Only the default folder is created (owner-only):
         a folder typed that does not exist is more likely a typo than a wish."""
-        from storage.db import StorageError
-
         try:
             if path.exists():
                 raise StorageError(f"{path} already exists; choose another file")
@@ -297,7 +289,7 @@ class ProfilesScreen(Screen):
             if path.parent == exports:
                 exports.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.agent.export(path, name=name)
-        except errors() as exc:
+        except ERRORS as exc:
             self.say(f"Export failed, nothing was deleted: {exc}", "error")
             return False
         return True
@@ -312,7 +304,7 @@ class ProfilesScreen(Screen):
             try:
                 self.agent.switch_profile("default")
                 note = " The active profile is now 'default'."
-            except errors() as exc:
+            except ERRORS as exc:
                 self.say(str(exc), "error")
         self.app.profile_changed()
         return note
