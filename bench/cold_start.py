@@ -98,8 +98,7 @@ def probe() -> int:
     class ProbeApp(tui.app.MemchatApp):
         CSS_PATH = str(ROOT / "tui" / "memchat.tcss")  # relative paths resolve beside this file
 
-        def on_mount(self) -> None:
-            super().on_mount()
+        def on_mount(self) -> None:  # Textual calls MemchatApp.on_mount too (after this one)
             self.poll = self.set_interval(0.01, self.check)
             self.set_timer(DEADLINE_S, self.exit)
 
