@@ -127,9 +127,8 @@ def neighbour_lift(
     lift = torch.zeros_like(content)  # (..., n)
     padded = with_zero(content)  # (..., n + 1)
     back, forward = padded[..., prev_row], padded[..., next_row]  # c_{prev(i)}, c_{next(i)}
-    for d in range(1, hops + 1):
-        torch.maximum(lift, back * decay**d, out=lift)
-        torch.maximum(lift, forward * decay**d, out=lift)
+    for d in range(1, hops + 1):  # out of place: the learned reader trains through this
+        lift = torch.maximum(lift, torch.maximum(back, forward) * decay**d)
         if d < hops:  # c_{prev^(d+1)(i)} = (c_{prev^d})_{prev(i)}, and forward alike
             back, forward = with_zero(back)[..., prev_row], with_zero(forward)[..., next_row]
     return lift
