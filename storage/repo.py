@@ -9,9 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
+from storage.chain import TurnChain
 from storage.ids import storable
 from storage.models import (
     ChatSession,
@@ -118,6 +117,29 @@ def has_session(s: Session, profile_id: int, session_id: int) -> bool:
     return found is not None
 
 
+def new_turn(
+    profile_id: int,
+    session_id: int,
+    role: str,
+    text: str,
+    speaker: str = "",
+    created_at: datetime | None = None,
+) -> Turn:
+    """A turn row, not yet added; `created_at` for one said in the past (an imported
+    conversation), else now."""
+    turn = Turn(profile_id=profile_id, session_id=session_id, role=role, text=text, speaker=speaker)
+    if created_at is not None:
+        turn.created_at = created_at
+    return turn
+
+
+def add_turns(s: Session, turns: list[Turn]) -> list[Turn]:
+    """Insert `turns` (from `new_turn`) in one flush, a batched INSERT; their ids are set."""
+    s.add_all(turns)
+    s.flush()
+    return turns
+
+
 def add_turn(
     s: Session,
     profile_id: int,
@@ -128,12 +150,8 @@ def add_turn(
     created_at: datetime | None = None,
 ) -> Turn:
     """A turn; `created_at` for one said in the past (an imported conversation), else now."""
-    turn = Turn(profile_id=profile_id, session_id=session_id, role=role, text=text, speaker=speaker)
-    if created_at is not None:
-        turn.created_at = created_at
-    s.add(turn)
-    s.flush()
-    return turn
+    turn = new_turn(profile_id, session_id, role, text, speaker, created_at)
+    return add_turns(s, [turn])[0]
 
 
 def recent_turns(s: Session, profile_id: int, n: int) -> list[Turn]:
@@ -229,16 +247,6 @@ def derived_memories(s: Session, profile_id: int, turn_id: int) -> list[Memory]:
     )
 
 
-def last_turn_memory_id(s: Session, profile_id: int) -> int | None:
-    """The id of the newest turn memory: the tail of the temporal chain."""
-    return s.scalar(
-        select(Memory.id)
-        .where(Memory.profile_id == profile_id, Memory.kind == "turn")
-        .order_by(Memory.id.desc())
-        .limit(1)
-    )
-
-
 def log_event(
     s: Session,
     memory: Memory,
@@ -273,37 +281,23 @@ def next_memory_id(s: Session) -> int:
     return max(int(newest_row), int(newest_event)) + 1
 
 
-def add_memory(s: Session, memory: Memory, turn_id: int | None = None) -> Memory:
-    """Insert `memory` under a never-used id; a turn memory is linked after the current tail
-    of the chain."""
+def add_memory(
+    s: Session, memory: Memory, turn_id: int | None = None, chain: TurnChain | None = None
+) -> Memory:
+    """Insert `memory` under a never-used id; a turn memory is linked after the tail of the
+    temporal chain. With `chain` (a unit of writes' view of it) the INSERT waits for the next
+    flush and the tail's forward link for `chain.write_links`; without, both are written now."""
     if memory.id is None:
         memory.id = next_memory_id(s)
+    own = chain if chain is not None else TurnChain(memory.profile_id)
     if memory.kind == "turn":
-        tail = last_turn_memory_id(s, memory.profile_id)
-        memory.prev_id = tail
-        s.add(memory)
-        s.flush()
-        if tail is not None:
-            set_next(s, tail, memory.id)
-    else:
-        s.add(memory)
+        own.append(s, memory)
+    s.add(memory)
+    if chain is None:
+        own.write_links(s)
         s.flush()
     log_event(s, memory, "add", turn_id=turn_id)
     return memory
-
-
-def set_next(s: Session, memory_id: int, next_id: int) -> None:
-    """Link memory `memory_id` forward to `next_id` (without loading its row); a loaded copy
-    gets the link too."""
-    s.execute(
-        update(Memory)
-        .where(Memory.id == memory_id)
-        .values(next_id=next_id)
-        .execution_options(synchronize_session=False)
-    )
-    loaded = s.identity_map.get(identity_key(Memory, memory_id))
-    if loaded is not None:  # e.g. written earlier in this unit: its cache entry needs the link
-        set_committed_value(loaded, "next_id", next_id)
 
 
 def update_memory(

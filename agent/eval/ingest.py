@@ -26,6 +26,7 @@ from agent.memory.unit import Unit
 from agent.text import clean_text
 from agent.turn import statement_texts, vector_lookup, write_statements, write_turn_memory
 from storage import repo
+from storage.models import Turn
 
 
 @dataclass(frozen=True)
@@ -87,25 +88,27 @@ def statement_vectors(
     return vector_lookup(texts, encode_batched(encode, texts, sizes=sizes))
 
 
+def turn_row(profile_id: int, session: tuple[int, datetime | None], turn: LocomoTurn) -> Turn:
+    """The Turn row of a LoCoMo turn, dated with its `session`'s day (when known)."""
+    session_id, day = session
+    text = clean_text(turn.text) + photo_suffix(turn)
+    return repo.new_turn(profile_id, session_id, "user", text, turn.speaker, day)
+
+
 def ingest_turn(
     unit: Unit,
-    session: tuple[int, datetime | None],
+    row: Turn,
     turn: LocomoTurn,
     key: str,
     key_vec: torch.Tensor,
     statements: tuple[list[Extracted], Callable[[list[str]], torch.Tensor]],
-) -> int:
-    """One turn: the Turn row (dated with its `session`'s day, when known), its turn memory,
-    the statements it makes (with their vectors' `encode`). Returns the Turn row's id."""
-    said = clean_text(turn.text)
-    session_id, day = session
-    text = said + photo_suffix(turn)
-    row = repo.add_turn(unit.session, unit.profile_id, session_id, "user", text, turn.speaker, day)
+) -> None:
+    """What one turn writes besides its stored Turn `row`: its turn memory and the statements
+    it makes (with their vectors' `encode`)."""
     write_turn_memory(unit, key, key_vec, row.id)
     items, encode = statements
     if items:
-        write_statements(unit, said, row.id, encode, items)
-    return row.id
+        write_statements(unit, clean_text(turn.text), row.id, encode, items)
 
 
 def ingest_session(
@@ -117,8 +120,9 @@ def ingest_session(
     on_turn: Callable[[], None] | None = None,
 ) -> dict[int, str]:
     """A LoCoMo session as one chat session, written in one transaction (a failure leaves
-    none of it). `vectors` (turns, d) are the turns' encoded keys; `statements` what each turn
-    states and an `encode` that has their vectors. Returns Turn row id -> dialogue id."""
+    none of it): its Turn rows in one batched INSERT, then each turn's memories. `vectors`
+    (turns, d) are the turns' encoded keys; `statements` what each turn states and an `encode`
+    that has their vectors. Returns Turn row id -> dialogue id."""
     with agent.sessions() as s, s.begin():
         label = session.date or f"session {session.number}"
         session_id = repo.start_session(s, profile_id, label).id
@@ -127,9 +131,12 @@ def ingest_session(
     items_per_turn, encode = statements
     dia_of_turn = {}
     with agent.store.unit(profile_id) as unit:
-        for turn, key, vec, items in zip(session.turns, keys, vectors, items_per_turn, strict=True):
-            turn_id = ingest_turn(unit, (session_id, day), turn, key, vec, (items, encode))
-            dia_of_turn[turn_id] = turn.dia_id
+        rows = [turn_row(profile_id, (session_id, day), t) for t in session.turns]
+        repo.add_turns(unit.session, rows)
+        parts = zip(session.turns, rows, keys, vectors, items_per_turn, strict=True)
+        for turn, row, key, vec, items in parts:
+            ingest_turn(unit, row, turn, key, vec, (items, encode))
+            dia_of_turn[row.id] = turn.dia_id
             if on_turn is not None:
                 on_turn()
     return dia_of_turn

@@ -219,8 +219,9 @@ def rolled_back_unit(agent: Agent, profile_id: int) -> Iterator[Unit]:
     with agent.sessions() as s:
         s.begin()
         try:
-            yield Unit(s, profile_id, agent.store.half_life_s)
-            s.flush()
+            unit = Unit(s, profile_id, agent.store.half_life_s)
+            yield unit
+            unit.finish()
         finally:
             s.rollback()
 

@@ -155,6 +155,7 @@ class MemoryStore:
             yield unit
             if unit.puts and self.capacity:
                 unit.free_to_capacity(self.capacity)
+            unit.finish()
             if not (unit.puts or unit.removed):
                 return
             version = repo.bump_memory_version(s, profile_id)

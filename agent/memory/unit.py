@@ -20,6 +20,7 @@ from agent.memory.lexical import encode_terms, tokens
 from agent.memory.usage import decayed_usage, lowest_usage, usage_update
 from storage import repo
 from storage import usage as stored_usage
+from storage.chain import TurnChain
 from storage.models import Memory, utcnow
 
 
@@ -37,6 +38,10 @@ class Unit:
     # while the profile's rows are still all from before this unit).
     before_write: Callable[[Session], None] | None = None
     next_id: int | None = None  # the next memory id to hand out (see _new_memory_id)
+    chain: TurnChain = field(init=False)  # the temporal chain as this unit extends it
+
+    def __post_init__(self) -> None:
+        self.chain = TurnChain(self.profile_id)
 
     def _writing_vectors(self) -> None:
         check, self.before_write = self.before_write, None
@@ -50,7 +55,7 @@ class Unit:
         memory.profile_id = self.profile_id
         memory.key_terms = key_terms(memory.key_text)
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1: u + 1 - u = 1
-        repo.add_memory(self.session, memory, turn_id=turn_id)
+        repo.add_memory(self.session, memory, turn_id=turn_id, chain=self.chain)
         self.puts.append(memory)
         return memory
 
@@ -86,8 +91,16 @@ class Unit:
         return self.next_id - 1
 
     def remove(self, memory: Memory, action: str = "forget", turn_id: int | None = None) -> None:
+        self.chain.write_links(self.session)  # the splice reads the links
         self.removed.append(memory.id)
         repo.remove_memory(self.session, memory, action, turn_id=turn_id)
+        if memory.kind == "turn":
+            self.chain.forget_tail()
+
+    def finish(self) -> None:
+        """Write what waits for the end of the unit (the chain's forward links) and flush."""
+        self.chain.write_links(self.session)
+        self.session.flush()
 
     def touch(self, weights: dict[int, float]) -> None:
         """DNC usage after a read: u <- u(now) + w - u(now) * w for each memory read (one
