@@ -11,6 +11,7 @@ import torch
 from agent.memory.hybrid import (
     ASSISTANT_SPEAKER,
     HybridParams,
+    SparseScores,
     asks_about_assistant,
     assistant_discount,
     content_scores,
@@ -18,8 +19,10 @@ from agent.memory.hybrid import (
     hybrid_scores,
     key_lengths,
     length_prior,
+    links_away,
     neighbour_lift,
     read_weights,
+    sparse_mean_std,
     speaker_match,
     zscore,
 )
@@ -217,3 +220,26 @@ def test_neighbour_lift_matches_the_formula_element_by_element() -> None:
     got = neighbour_lift(content, prev_row, next_row, 0.5, hops=2)
     assert torch.allclose(got, expected, atol=1e-6)
     assert torch.equal(neighbour_lift(content, prev_row, next_row, 0.5, hops=0), torch.zeros(3, n))
+    far = (links_away(prev_row, 2), links_away(next_row, 2))  # the rows 1 and 2 links away
+    assert torch.allclose(neighbour_lift(content, *far, 0.5, hops=2), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [0, 1, 7, 60])
+@pytest.mark.parametrize("dense_scale", [None, 0.09])
+def test_content_scores_from_sparse_bm25_equal_the_dense_ones(
+    shared: int, dense_scale: float | None
+) -> None:
+    """BM25 given as its nonzero rows scores as the full vector does: none shared, one, a few,
+    every row (then with equal values: flat, so z is 0)."""
+    generator = torch.Generator().manual_seed(shared)
+    n = 60
+    dense = torch.rand(n, generator=generator)
+    rows = torch.randperm(n, generator=generator)[:shared]
+    values = torch.full((shared,), 2.5) if shared == n else torch.rand(shared) * 5 + 0.1
+    sparse = SparseScores(rows, values, n)
+    expected = content_scores(dense, sparse.dense(), 1.3, dense_scale)
+    got = content_scores(dense, sparse, 1.3, dense_scale)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert sparse_mean_std(sparse) == pytest.approx(
+        (float(sparse.dense().mean()), float(sparse.dense().std(correction=0))), abs=1e-6
+    )

@@ -4,21 +4,25 @@ writes and removals they must equal a rebuild from scratch."""
 from __future__ import annotations
 
 import random
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 import torch
 
 from agent.memory.cache import KeyCache
-from agent.memory.row_features import IdColumns, RowFeatureBuffers
+from agent.memory.hybrid import follow
+from agent.memory.row_features import IdColumns, RowFeatureBuffers, RowFeatures
 from agent.memory.text_index import TextIndex
 
 
 def rebuilt(text: TextIndex, cache: KeyCache) -> list[torch.Tensor]:
     """The features gathered for every row by a fresh buffer (no patching)."""
     columns = IdColumns(text.length, text.prev, text.next, text.speaker, text.said_on)
-    features = RowFeatureBuffers().update(columns, cache, None)
-    return [features.lengths, features.prev_row, features.next_row, features.speaker_code,
-            features.said_on]  # fmt: skip
+    return every_field(RowFeatureBuffers().update(columns, cache, None))
+
+
+def every_field(features: RowFeatures) -> list[torch.Tensor]:
+    return [getattr(features, f.name) for f in fields(features)]
 
 
 def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
@@ -58,10 +62,12 @@ def test_patched_row_features_equal_a_rebuild_after_random_writes() -> None:
         alive = list(cache.ids)
         if rng.random() < 0.5:  # reads happen after some writes, not all
             got = text.rows(cache)
-            patched = [got.lengths, got.prev_row, got.next_row, got.speaker_code, got.said_on]
-            assert same(patched, rebuilt(text, cache)), f"step {step}"
+            assert same(every_field(got), rebuilt(text, cache)), f"step {step}"
     got = text.rows(cache)
     assert len(got.lengths) == len(cache)
+    assert torch.equal(got.prev2_row, follow(got.prev_row, got.prev_row))
+    assert torch.equal(got.next2_row, follow(got.next_row, got.next_row))
+    assert bool((got.prev2_row >= 0).any())  # the chain is long enough to have some
 
 
 def test_a_write_regathers_only_what_it_touched() -> None:

@@ -85,21 +85,59 @@ def zscore(x: torch.Tensor) -> torch.Tensor:
     return torch.where(std > 0, z, torch.zeros_like(z))
 
 
+@dataclass(frozen=True)
+class SparseScores:
+    """A score vector (n,) that is 0 but at m rows: BM25 shares no term with most keys."""
+
+    rows: torch.Tensor  # (m,) long, distinct
+    values: torch.Tensor  # (m,) float32
+    n: int
+
+    def dense(self) -> torch.Tensor:
+        scores = torch.zeros(self.n)  # (n,)
+        scores[self.rows] = self.values
+        return scores
+
+
+def sparse_mean_std(x: SparseScores) -> tuple[float, float]:
+    """Mean and population std of the n values of x from its m nonzero ones v:
+    mean = sum(v) / n,  var = (sum((v - mean)^2) + (n - m) * mean^2) / n."""
+    v = x.values.double()  # (m,)
+    mean = float(v.sum()) / x.n
+    var = (float(((v - mean) ** 2).sum()) + (x.n - len(v)) * mean**2) / x.n
+    return mean, math.sqrt(var)
+
+
 def content_scores(
     dense: torch.Tensor,
-    lexical: torch.Tensor,
+    lexical: torch.Tensor | SparseScores,
     lexical_weight: float = 1.0,
     dense_scale: float | None = None,
 ) -> torch.Tensor:
     """c = (dense - mean(dense)) / s_d + w_lex * z(lexical), or z(dense) when s_d is None:
     both signals on about the same scale before mixing."""
-    # dense, lexical: (..., n)  ->  (..., n)
+    # dense, lexical: (..., n)  ->  (..., n); a SparseScores lexical: (n,) only
     dense = dense.float()
     if dense_scale is None:
         scaled = zscore(dense)
     else:
         scaled = (dense - dense.mean(dim=-1, keepdim=True)) / dense_scale
+    if isinstance(lexical, SparseScores):
+        return add_sparse_zscore(scaled, lexical, lexical_weight)
     return scaled + lexical_weight * zscore(lexical)
+
+
+def add_sparse_zscore(base: torch.Tensor, x: SparseScores, weight: float) -> torch.Tensor:
+    """base + weight * z(x), in place on base: z(x)_i = (x_i - mean) / std is -mean / std but
+    at x's m rows, so z(x) is never built: at a million keys that saved the dense vector, its
+    z-score's two passes and a third to add it (about 3 ms). Nothing is added where x is flat."""
+    # base: (n,)   x: (n,) as m rows
+    mean, std = sparse_mean_std(x)
+    if std == 0.0:
+        return base
+    std = max(std, 1e-12)
+    base.sub_(weight * mean / std)
+    return base.index_add_(0, x.rows, x.values.float() * (weight / std))
 
 
 def follow(rows: torch.Tensor, links: torch.Tensor) -> torch.Tensor:
@@ -108,12 +146,21 @@ def follow(rows: torch.Tensor, links: torch.Tensor) -> torch.Tensor:
     return torch.where(rows >= 0, links[rows.clamp_min(0)], rows)
 
 
+# The rows a temporal link reaches: one (n,) long tensor, the row one link away (-1 for none),
+# or a sequence of them, the rows 1, 2, ... links away (the read keeps them patched per write).
+Links = torch.Tensor | Sequence[torch.Tensor]
+
+
+def links_away(links: Links, hops: int) -> list[torch.Tensor]:
+    """[rows 1 link away, rows 2 links away, ...]: `hops` (n,) tensors, followed as needed."""
+    away = [links] if isinstance(links, torch.Tensor) else list(links)
+    while len(away) < hops:
+        away.append(follow(away[-1], away[0]))
+    return away[:hops]
+
+
 def neighbour_lift(
-    content: torch.Tensor,
-    prev_row: torch.Tensor,
-    next_row: torch.Tensor,
-    decay: float,
-    hops: int = 2,
+    content: torch.Tensor, prev_row: Links, next_row: Links, decay: float, hops: int = 2
 ) -> torch.Tensor:
     """lift_i = max(0, max_{d=1..hops} decay^d * max(c_{prev^d(i)}, c_{next^d(i)})).
 
@@ -121,17 +168,16 @@ def neighbour_lift(
     whose neighbour matches the question is lifted, with weight decay^d at d links away. A
     missing neighbour (row -1) or one below the mean (c < 0) lifts nothing.
     """
-    # content: (..., n)   prev_row, next_row: (n,) long, -1 for none
+    # content: (..., n)   prev_row, next_row: (n,) long or `hops` of them (see Links)
     # Index -1 reads an appended 0, so a missing neighbour needs no mask: it lifts nothing.
-    # c at d links away is c at d - 1 links away read one link further: float gathers only.
-    lift = torch.zeros_like(content)  # (..., n)
+    # Out of place: the learned reader trains through this.
     padded = with_zero(content)  # (..., n + 1)
-    back, forward = padded[..., prev_row], padded[..., next_row]  # c_{prev(i)}, c_{next(i)}
-    for d in range(1, hops + 1):  # out of place: the learned reader trains through this
-        lift = torch.maximum(lift, torch.maximum(back, forward) * decay**d)
-        if d < hops:  # c_{prev^(d+1)(i)} = (c_{prev^d})_{prev(i)}, and forward alike
-            back, forward = with_zero(back)[..., prev_row], with_zero(forward)[..., next_row]
-    return lift
+    lift = None
+    backward, forward = links_away(prev_row, hops), links_away(next_row, hops)
+    for d, (back, ahead) in enumerate(zip(backward, forward, strict=True), start=1):
+        near = torch.maximum(padded[..., back], padded[..., ahead]) * decay**d  # (..., n)
+        lift = near if lift is None else torch.maximum(lift, near)
+    return torch.zeros_like(content) if lift is None else lift.clamp_min(0.0)
 
 
 def with_zero(x: torch.Tensor) -> torch.Tensor:
@@ -184,9 +230,9 @@ def length_prior(lengths: torch.Tensor, cap: float = math.inf) -> torch.Tensor:
 
 def hybrid_scores(
     dense: torch.Tensor,
-    lexical: torch.Tensor,
-    prev_row: torch.Tensor,
-    next_row: torch.Tensor,
+    lexical: torch.Tensor | SparseScores,
+    prev_row: Links,
+    next_row: Links,
     speaker_match: torch.Tensor | None,
     params: HybridParams = HybridParams(),
     lengths: torch.Tensor | None = None,
@@ -196,12 +242,14 @@ def hybrid_scores(
     """score_i = c_i + lift_i + b * speaker_i + lambda * ln(min(len_i, L)) - p * discounted_i
     + b_t * timed_i (see the module docstring).
 
-    dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared); lengths: key_lengths(...),
+    dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared; (n,) or its nonzero
+    rows); lengths: key_lengths(...),
     None to leave the length prior out; speaker_match, discounted: assistant_discount(...) and
     timed: time_prior.time_match(...) are None for none. Returns the final score; weights =
     softmax(score / tau).
     """
-    # dense, lexical, speaker_match, discounted, timed: (..., n)   prev_row, next_row, lengths: (n,)
+    # dense, lexical, speaker_match, discounted, timed: (..., n)   lengths: (n,)
+    # prev_row, next_row: (n,) long, or the rows 1, 2, ... links away (Links)
     c = content_scores(dense, lexical, params.lexical_weight, params.dense_scale)  # (..., n)
     lift = neighbour_lift(c, prev_row, next_row, params.neighbour_decay, params.neighbour_hops)
     score = c + lift  # (..., n)

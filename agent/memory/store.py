@@ -267,12 +267,12 @@ class MemoryStore:
                 weights, top = top_k(previous.weights, k)
                 read = text.read_terms(cache, top.tolist(), weights.tolist())
                 terms = {t: terms.get(t, 0.0) + hop_lambda * read.get(t, 0.0) for t in terms | read}
-            lexical = text.lexical_scores(cache, terms)  # (n,)
+            lexical = text.lexical_rows(cache, terms)  # (n,) as its nonzero rows
             return hybrid_scores(
                 cosine,
                 lexical,
-                rows.prev_row,
-                rows.next_row,
+                (rows.prev_row, rows.prev2_row),
+                (rows.next_row, rows.next2_row),
                 speakers,
                 params,
                 rows.lengths,

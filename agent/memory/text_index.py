@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from agent.memory.cache import KeyCache
-from agent.memory.hybrid import assistant_discount, speaker_match
+from agent.memory.hybrid import SparseScores, assistant_discount, speaker_match
 from agent.memory.lexical import (
     LexicalIndex,
     TermKey,
@@ -215,14 +215,15 @@ class TextIndex:
     def lexical_scores(self, cache: KeyCache, query: str | dict[TermKey, float]) -> torch.Tensor:
         """(n,) BM25 of each row's key against `query` (text, or weighted terms; 0 where no
         term is shared)."""
+        return self.lexical_rows(cache, query).dense()
+
+    def lexical_rows(self, cache: KeyCache, query: str | dict[TermKey, float]) -> SparseScores:
+        """`lexical_scores` as the rows that share a term with `query` and their BM25."""
         terms = self.query_terms(query) if isinstance(query, str) else query
         doc_ids, values = self.lexical.score_arrays(terms)  # (m,), (m,) float64
-        scores = torch.zeros(len(cache))
-        if len(doc_ids):
-            rows = cache.rows_of(torch.from_numpy(doc_ids))  # (m,)
-            cached = rows >= 0
-            scores[rows[cached]] = torch.from_numpy(values).float()[cached]
-        return scores
+        rows = cache.rows_of(torch.from_numpy(doc_ids))  # (m,)
+        cached = rows >= 0
+        return SparseScores(rows[cached], torch.from_numpy(values).float()[cached], len(cache))
 
     def speaker_match(self, cache: KeyCache, query: str) -> torch.Tensor | None:
         """(n,) bool: the memory's speaker is named in the query (see hybrid.speaker_match);
