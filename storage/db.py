@@ -7,14 +7,11 @@ write transactions (`with session.begin():`, see `WriteLockingSession`) take tur
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, SessionTransactionOrigin, sessionmaker
@@ -24,9 +21,16 @@ from storage.errors import StorageError
 from storage.postgres_engine import PostgresEngine, with_driver
 from storage.sqlite_engine import SqliteEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = ["WRITE_OPTION", "StorageError", "make_engine", "migrate", "session_factory"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
+# A migration file's `revision = "..."` or `down_revision = ...` line (annotated or not).
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 ENGINE_KINDS: dict[str, EngineKind] = {"sqlite": SqliteEngine(), "postgresql": PostgresEngine()}
 
 
@@ -70,18 +74,63 @@ def make_engine(url: str) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
+def script_head() -> str | None:
+    """The newest migration's revision, read from the migration files' `revision` and
+    `down_revision` lines without Alembic (importing it and its scripts costs ~0.1 s of every
+    start); None unless they name exactly one head (Alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        revision = _QUOTED.findall(fields.get("revision", ""))
+        if len(revision) != 1:
+            return None
+        revisions.add(revision[0])
+        parents.update(_QUOTED.findall(fields.get("down_revision", "")))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine, head: str | None) -> bool:
+    """The database's schema is `head` (one read, no Alembic): nothing to migrate."""
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return False
+        current = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")
+        return current.scalars().all() == [head]
+
+
 def migrate(engine: Engine, describe: str = "database") -> None:
     """Apply every pending Alembic migration; refuse a database from a newer schema."""
+    try:
+        # Every start but the first finds the schema at head: a read, and Alembic stays unloaded.
+        if _at_head(engine, script_head()):
+            return
+    except (DatabaseError, OperationalError) as exc:
+        raise StorageError(f"cannot open {describe}: {driver_reason(exc)}") from exc
+    _migrate_with_alembic(engine, describe)
+
+
+def _migrate_with_alembic(engine: Engine, describe: str) -> None:
+    """Alembic's check and upgrade: a new database, an older schema, or one it must refuse."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = _alembic_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
     try:
-        # A read first: an up-to-date database (every start but the first) takes no write lock.
+        # A read first: an up-to-date database takes no write lock.
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
         _refuse_unknown(current, known, describe)
