@@ -214,3 +214,17 @@ def test_text_index_load_equals_putting_one_by_one() -> None:
     assert loaded.value_texts == put.value_texts
     for memory_id, *_ in rows:
         assert set(loaded.terms_of_value(memory_id)) == set(put.terms_of_value(memory_id))
+
+
+@pytest.mark.parametrize("n", [10, 32_768, 32_769, 100_000, 16_384 * 5 + 3])
+def test_top_k_over_chunks_equals_one_topk(n: int) -> None:
+    """Past two chunks top_k works chunk by chunk; the k largest and their rows are the same
+    (distinct weights; the winners may all sit in one chunk or in the tail after the last)."""
+    weights = torch.randperm(n).float()  # distinct
+    for k in (1, 5, 50):
+        got = top_k(weights, k)
+        expected = torch.topk(weights, min(k, n))
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    clustered = torch.zeros(n)
+    clustered[-7:] = torch.arange(1.0, 8.0)  # the largest in the tail (or the last chunk)
+    assert torch.equal(top_k(clustered, 7)[1], torch.arange(n - 1, n - 8, -1))

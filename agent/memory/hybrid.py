@@ -252,15 +252,16 @@ def hybrid_scores(
     # prev_row, next_row: (n,) long, or the rows 1, 2, ... links away (Links)
     c = content_scores(dense, lexical, params.lexical_weight, params.dense_scale)  # (..., n)
     lift = neighbour_lift(c, prev_row, next_row, params.neighbour_decay, params.neighbour_hops)
+    # In place on the new sum: fewer n-sized temporaries (an add's gradient needs no inputs).
     score = c + lift  # (..., n)
     if speaker_match is not None and params.speaker_boost:
-        score = score + params.speaker_boost * speaker_match.float()
+        score.add_(speaker_match.float(), alpha=params.speaker_boost)
     if lengths is not None and params.length_prior:
-        score = score + params.length_prior * length_prior(lengths, params.length_cap)
+        score.add_(length_prior(lengths, params.length_cap), alpha=params.length_prior)
     if discounted is not None and params.assistant_penalty:
-        score = score - params.assistant_penalty * discounted.float()
+        score.sub_(discounted.float(), alpha=params.assistant_penalty)
     if timed is not None and params.time_boost:
-        score = score + params.time_boost * timed
+        score.add_(timed, alpha=params.time_boost)
     return score
 
 
