@@ -228,3 +228,26 @@ def test_top_k_over_chunks_equals_one_topk(n: int) -> None:
     clustered = torch.zeros(n)
     clustered[-7:] = torch.arange(1.0, 8.0)  # the largest in the tail (or the last chunk)
     assert torch.equal(top_k(clustered, 7)[1], torch.arange(n - 1, n - 8, -1))
+
+
+def test_put_many_equals_puts_one_by_one() -> None:
+    """A unit's memories go into the cache at once: the same rows, keys, values and kinds as
+    putting them one by one, across a growth of the buffers and with an overwrite."""
+    generator = torch.Generator().manual_seed(5)
+    keys, values = (
+        torch.randn(40, 20, generator=generator),
+        torch.randn(40, 20, generator=generator),
+    )
+    ids, kinds = list(range(100, 140)), ["turn", "fact"] * 20
+    one, many = KeyCache(20, capacity=16), KeyCache(20, capacity=16)
+    for i in range(30):
+        one.put(ids[i], kinds[i], keys[i], values[i])
+    many.put_many(ids[:30], kinds[:30], keys[:30], values[:30])
+    new = [3, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]  # memory 103 again, then ten new ones
+    for i in new:
+        one.put(ids[i], "pref", keys[i] * 2, values[i])
+    many.put_many([ids[i] for i in new], ["pref"] * len(new), keys[new] * 2, values[new])
+    assert one.ids == many.ids and len(one) == 40
+    assert [one.kind(r) for r in range(40)] == [many.kind(r) for r in range(40)]
+    assert torch.equal(one.keys, many.keys) and torch.equal(one.values, many.values)
+    assert torch.equal(one.cosines(keys[5]), many.cosines(keys[5]))

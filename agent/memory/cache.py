@@ -148,6 +148,21 @@ class KeyCache:
 
     def put(self, memory_id: int, kind: str, key: torch.Tensor, value: torch.Tensor) -> None:
         """Add a memory, or overwrite its vectors if it is already cached."""
+        self.put_many([memory_id], [kind], key[None], value[None])
+
+    def put_many(
+        self, memory_ids: list[int], kinds: list[str], keys: torch.Tensor, values: torch.Tensor
+    ) -> None:
+        """`put` for distinct memories at once: keys (m, d) and values (m, d) in their order,
+        quantised in one pass (a session's 400 memories one by one took 50 ms)."""
+        placed = zip(memory_ids, kinds, strict=True)
+        rows = torch.tensor([self._row_for(i, kind) for i, kind in placed], dtype=torch.long)
+        wide = pad_columns(keys, self._keys.shape[1])  # (m, D)
+        self._keys[rows], self._key_scales[rows] = quantize_rows(wide)
+        self._values[rows] = values.to(self.dtype)
+
+    def _row_for(self, memory_id: int, kind: str) -> int:
+        """The row of a memory, appended when it is new; its kind set."""
         row = self.row(memory_id)
         if row is None:
             if len(self) == self._keys.shape[0]:
@@ -157,11 +172,7 @@ class KeyCache:
             self._kinds.append(kind)
             self._set_row(memory_id, row)
         self._kinds[row] = kind
-        width = self._keys.shape[1]
-        self._keys[row : row + 1], self._key_scales[row : row + 1] = quantize_rows(
-            pad_columns(key[None], width)
-        )
-        self._values[row] = value
+        return row
 
     def remove(self, memory_id: int) -> None:
         """Drop a memory: the last row moves into its place."""

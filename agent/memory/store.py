@@ -169,11 +169,14 @@ class MemoryStore:
         for memory_id in unit.removed:
             cache.remove(memory_id)
             text.remove(memory_id)
-        for m in unit.puts:
-            if m.id not in unit.removed:
-                cache.put(m.id, m.kind, blob_to_vector(m.key_emb), blob_to_vector(m.value_emb))
-                speaker, said_at = origins.get(m.id, ("", m.created_at))
-                text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text, said_at)
+        kept = list({m.id: m for m in unit.puts if m.id not in unit.removed}.values())
+        if kept:
+            keys = torch.stack([blob_to_vector(m.key_emb) for m in kept])  # (m, d)
+            values = torch.stack([blob_to_vector(m.value_emb) for m in kept])  # (m, d)
+            cache.put_many([m.id for m in kept], [m.kind for m in kept], keys, values)
+        for m in kept:
+            speaker, said_at = origins.get(m.id, ("", m.created_at))
+            text.put(m.id, m.key_text, speaker, m.prev_id, m.next_id, m.value_text, said_at)
         self._signatures[profile_id] = version
 
     def _claimer(self, profile_id: int) -> Callable[[Session], None]:
