@@ -1,12 +1,13 @@
 """Ingest rate: writing a whole conversation into a fresh profile, through the agent's write path.
 
-Two conversations: the first LoCoMo dev conversation (419 turns, the real shape: long turns
-with a date and a speaker in the key) and a synthetic one of `--synthetic-turns` turns (two
-speakers, sessions of 20 turns, sentences of 8-40 words, one in ten stating a preference or a
-fact the extractor picks up). `agent.eval.ingest.ingest_sample` writes them: every key and
-statement encoded first in length-sorted batches, then one transaction per session, the read
-cache updated in place. Reported: turns per second, the share of the time spent in the
-encoder (timed around every encoder call), and peak RSS.
+The LoCoMo dev conversations (the real shape: long turns with a date and a speaker in the key;
+each reported, and "locomo" is all five together: their turns over their seconds) and a
+synthetic one of `--synthetic-turns` turns (two speakers, sessions of 20 turns, sentences of
+8-40 words, one in ten stating a preference or a fact the extractor picks up).
+`agent.eval.ingest.ingest_sample` writes them: every key and statement encoded first in
+length-sorted batches, then one transaction per session, the read cache updated in place.
+Reported: turns per second, the share of the time spent in the encoder (timed around every
+encoder call), and peak RSS.
 
     .venv/bin/python bench/ingest.py [--synthetic-turns 10000] [--data PATH] [--json]
 """
@@ -92,30 +93,45 @@ def timed_encoder(agent: Agent) -> list[float]:
     return spent
 
 
-def measure(agent: Agent, sample: LocomoSample) -> dict[str, float]:
-    spent = timed_encoder(agent)
+def measure(agent: Agent, sample: LocomoSample, spent: list[float]) -> dict[str, float]:
+    """Ingest `sample` into a fresh profile; `spent` collects the encoder's seconds."""
+    spent.clear()
     started = time.perf_counter()
     ingested = ingest_sample(agent, sample)
     seconds = time.perf_counter() - started
-    encode_s = sum(spent)
+    return rates(ingested.turns, len(ingested.key_of), seconds, sum(spent))
+
+
+def rates(turns: int, memories: int, seconds: float, encode_s: float) -> dict[str, float]:
     return {
-        "turns": ingested.turns,
-        "memories": len(ingested.key_of),
+        "turns": turns,
+        "memories": memories,
         "seconds": round(seconds, 2),
-        "turns_per_s": round(ingested.turns / seconds, 1),
+        "turns_per_s": round(turns / seconds, 1),
         "encode_share": round(encode_s / seconds, 3),
-        "turns_per_s_without_encoding": round(ingested.turns / max(seconds - encode_s, 1e-9), 1),
+        "turns_per_s_without_encoding": round(turns / max(seconds - encode_s, 1e-9), 1),
     }
+
+
+def together(parts: list[dict[str, float]]) -> dict[str, float]:
+    """Several conversations as one: their turns over their seconds."""
+    seconds = sum(p["seconds"] for p in parts)
+    encode_s = sum(p["encode_share"] * p["seconds"] for p in parts)
+    memories = int(sum(p["memories"] for p in parts))
+    return rates(int(sum(p["turns"] for p in parts)), memories, seconds, encode_s)
 
 
 def run(synthetic_turns: int, data: Path | None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
         agent = build_agent(load_settings(home=Path(home), profile="bench"))
         agent.store.encoder.encode(["warm up"])  # the model loads before timing
+        spent = timed_encoder(agent)
         results: dict[str, object] = {}
         if data is not None and data.is_file():
-            results["locomo"] = measure(agent, load_locomo(data)[0])
-        results["synthetic"] = measure(agent, synthetic_conversation(synthetic_turns))
+            each = {s.sample_id: measure(agent, s, spent) for s in load_locomo(data)}
+            results["locomo"] = together(list(each.values()))
+            results.update({f"locomo {name}": r for name, r in each.items()})
+        results["synthetic"] = measure(agent, synthetic_conversation(synthetic_turns), spent)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "ingest": results,

@@ -39,9 +39,15 @@ def test_synthetic_conversation_has_the_turns_asked_for_and_is_deterministic() -
 def test_ingest_measure_counts_turns_and_encoder_time(tmp_path: Path) -> None:
     ingest = bench_module("ingest")
     agent = make_fake_agent(tmp_path)
-    result = ingest.measure(agent, ingest.synthetic_conversation(60, seed=1))
+    spent = ingest.timed_encoder(agent)
+    result = ingest.measure(agent, ingest.synthetic_conversation(60, seed=1), spent)
     assert result["turns"] == 60 and result["memories"] >= 60
     assert 0 < result["encode_share"] <= 1 and result["turns_per_s"] > 0
+    second = ingest.measure(agent, ingest.synthetic_conversation(30, seed=5), spent)
+    both = ingest.together([result, second])  # two conversations as one: turns over seconds
+    assert both["turns"] == 90
+    assert both["seconds"] == pytest.approx(result["seconds"] + second["seconds"], abs=0.01)
+    assert both["turns_per_s"] == pytest.approx(90 / both["seconds"], rel=0.01)
     # the wrapped encoder still answers: a second conversation ingests too
     again = ingest_sample(agent, ingest.synthetic_conversation(10, seed=2))
     assert again.turns == 10
