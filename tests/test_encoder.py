@@ -24,7 +24,14 @@ from agent.models.encoder import (
     mean_pool,
 )
 from agent.models.locate import ModelSource, locate_encoder
-from agent.models.minilm import BertConfig, MiniLM, bert_forward, load_weights, supports
+from agent.models.minilm import (
+    BertConfig,
+    MiniLM,
+    bert_forward,
+    load_weights,
+    pack_linear_weights,
+    supports,
+)
 from agent.settings import Settings
 
 integration = pytest.mark.integration
@@ -124,6 +131,44 @@ def test_forward_matches_transformers_bert(tmp_path: Path, prefixed: bool) -> No
     assert got.shape == expected.shape == (4, 12, 32)
     real = mask.bool()
     assert torch.allclose(got[real], expected[real], atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_packed_linear_weights_give_the_same_forward(tmp_path: Path, dtype: torch.dtype) -> None:
+    """The weights reordered once for oneDNN (pack_linear_weights) compute what F.linear does,
+    in both precisions the product uses; every linear layer gets packed."""
+    from transformers import BertModel
+
+    torch.manual_seed(1)
+    config = _tiny_config()
+    BertModel(config, add_pooling_layer=False).eval().save_pretrained(tmp_path)
+    raw = load_weights(tmp_path / "model.safetensors", config.num_hidden_layers)
+    weights = {name: t.to(dtype) for name, t in raw.items()}
+    packed = pack_linear_weights(weights)
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("no oneDNN in this torch build: nothing is packed")
+    assert sum(name.endswith(".packed") for name in packed) == 4 * config.num_hidden_layers
+    cfg = BertConfig.from_dict(config.to_dict())
+    ids, mask = _random_batch(config.vocab_size, [7, 3, 12, 1])
+    with torch.inference_mode():
+        expected = bert_forward(ids, mask, weights, cfg).float()
+        got = bert_forward(ids, mask, packed, cfg).float()
+    real = mask.bool()
+    tolerance = 1e-5 if dtype == torch.float32 else 3e-2
+    assert torch.allclose(got[real], expected[real], atol=tolerance)
+
+
+def test_weights_stay_unpacked_when_the_kernel_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A torch build whose oneDNN cannot reorder a weight keeps plain F.linear weights."""
+    weights = {"layer.weight": torch.randn(4, 8), "layer.bias": torch.zeros(4)}
+
+    def fails(weight: torch.Tensor, batch: int) -> torch.Tensor:
+        raise RuntimeError("no kernel")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_reorder_linear_weight", fails)
+    assert pack_linear_weights(weights) is weights
 
 
 def test_supports_only_plain_bert_folders(tiny_folder: Path, tmp_path: Path) -> None:
