@@ -243,3 +243,17 @@ def test_content_scores_from_sparse_bm25_equal_the_dense_ones(
     assert sparse_mean_std(sparse) == pytest.approx(
         (float(sparse.dense().mean()), float(sparse.dense().std(correction=0))), abs=1e-6
     )
+
+
+def test_the_length_prior_from_kept_logs_equals_the_one_from_lengths() -> None:
+    """The read keeps ln(max(len, 1)) per row; the prior from it is the one from the lengths,
+    capped alike (lengths below 1, at and past the cap L = 32)."""
+    lengths = torch.tensor([0.0, 1.0, 3.0, 31.0, 32.0, 33.0, 400.0])
+    dense, lexical = torch.linspace(0.1, 0.4, 7), torch.zeros(7)
+    links = torch.full((7,), -1)
+    from_lengths = hybrid_scores(dense, lexical, links, links, None, HybridParams(), lengths)
+    logs = torch.log(lengths.clamp_min(1.0))
+    from_logs = hybrid_scores(dense, lexical, links, links, None, HybridParams(), log_lengths=logs)
+    assert torch.allclose(from_logs, from_lengths, atol=1e-6)
+    unpriored = hybrid_scores(dense, lexical, links, links, None, HybridParams())
+    assert not torch.allclose(from_logs, unpriored)

@@ -238,12 +238,13 @@ def hybrid_scores(
     lengths: torch.Tensor | None = None,
     discounted: torch.Tensor | None = None,
     timed: torch.Tensor | None = None,
+    log_lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """score_i = c_i + lift_i + b * speaker_i + lambda * ln(min(len_i, L)) - p * discounted_i
     + b_t * timed_i (see the module docstring).
 
     dense: cosine(q, k_i); lexical: BM25 (0 where no term is shared; (n,) or its nonzero
-    rows); lengths: key_lengths(...),
+    rows); lengths: key_lengths(...), or log_lengths: ln(max(lengths, 1)) kept per row, both
     None to leave the length prior out; speaker_match, discounted: assistant_discount(...) and
     timed: time_prior.time_match(...) are None for none. Returns the final score; weights =
     softmax(score / tau).
@@ -258,6 +259,9 @@ def hybrid_scores(
         score.add_(speaker_match.float(), alpha=params.speaker_boost)
     if lengths is not None and params.length_prior:
         score.add_(length_prior(lengths, params.length_cap), alpha=params.length_prior)
+    elif log_lengths is not None and params.length_prior:
+        cap = math.log(max(1.0, params.length_cap))  # ln(min(len, L)) = min(ln len, ln L)
+        score.add_(log_lengths.clamp(max=cap), alpha=params.length_prior)
     if discounted is not None and params.assistant_penalty:
         score.sub_(discounted.float(), alpha=params.assistant_penalty)
     if timed is not None and params.time_boost:

@@ -30,6 +30,7 @@ class RowFeatures:
     said_on: torch.Tensor  # (n,) float64 day number of when it was said, NaN when unknown
     prev2_row: torch.Tensor  # (n,) long: the row two links back, -1 for none
     next2_row: torch.Tensor  # (n,) long: two links forward
+    log_length: torch.Tensor  # (n,) ln(max(length, 1)): the length prior without a log per read
 
 
 class IdColumn(Protocol):
@@ -99,6 +100,7 @@ class RowFeatureBuffers:
             for buffer, values in zip(self._buffers[:GATHERED], gathered, strict=True):
                 buffer[rows] = values
             self._two_links_away(rows, n)
+            self._buffers[7][rows] = torch.log(self._buffers[0][rows].float().clamp_min(1.0))
         self._cache, self._removals, self._n = cache, cache.removals, n
         return RowFeatures(*(buffer[:n] for buffer in self._buffers))
 
@@ -115,6 +117,7 @@ class RowFeatureBuffers:
     def _allocate(self, columns: IdColumns, capacity: int) -> None:
         tables = (columns.length, columns.prev, columns.next, columns.speaker, columns.said_on)
         dtypes = [table.dtype for table in tables] + [columns.prev.dtype, columns.next.dtype]
+        dtypes.append(torch.float32)  # log_length
         self._buffers = [torch.empty(capacity, dtype=dtype) for dtype in dtypes]
 
     def _grow(self, capacity: int) -> None:

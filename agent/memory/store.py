@@ -278,9 +278,10 @@ class MemoryStore:
                 (rows.next_row, rows.next2_row),
                 speakers,
                 params,
-                rows.lengths,
+                None,  # the lengths' logs instead: kept per row, no log over n per read
                 discounted,
                 timed,
+                rows.log_length,
             )
 
         return score
