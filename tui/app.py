@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from tui.screens.inspector import InspectorScreen
 from tui.screens.loading import ModelErrorScreen, load_models
 from tui.screens.profiles import ProfilesScreen
 from tui.screens.review import ReviewScreen
+from tui.threads import ThreadPerTask
 
 if TYPE_CHECKING:
     from agent.core import Agent
@@ -85,6 +87,9 @@ class MemchatApp(App[None]):
         return self._agent
 
     async def on_mount(self) -> None:
+        # Thread workers (the start, each reply, each search) each get a thread that ends with
+        # them: an idle thread kept by the default executor slows torch down (tui/threads.py).
+        asyncio.get_running_loop().set_default_executor(ThreadPerTask())
         self._show_profile()
         if self._build is None:
             self.switch_mode("chat")
