@@ -47,11 +47,14 @@ def probe() -> int:
     spawned = float(os.environ[SPAWNED])
     marks: dict[str, float] = {"interpreter": time.time() - spawned}
     sys.path.insert(0, str(ROOT))
+    from agent.bootstrap import pause_collection
+    from tui import cli  # what the `memchat` script imports
+
+    pause_collection()  # as its chat command does before it imports the UI (tui/commands.py)
     from textual import events
 
     import tui.app
     from agent.settings import load_settings
-    from tui import cli  # what the `memchat` script imports
     from tui.widgets.messages import ChatInput, Reply
 
     marks["imports"] = time.time() - spawned  # and tui.app, what its chat command imports

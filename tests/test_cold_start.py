@@ -7,17 +7,19 @@ fails ends the app with the error the command line shows on one line.
 
 from __future__ import annotations
 
+import gc
 import io
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from textual.app import App
 from textual.widgets import Static
 
+from agent.bootstrap import pause_collection, resume_collection
 from agent.core import Agent
 from agent.errors import MemchatError
 from tests.conftest import make_fake_agent
@@ -117,3 +119,66 @@ def test_chat_with_a_bad_database_says_so_on_one_line(
     _, err = capsys.readouterr()
     assert code == 1 and "not a database" in err
     assert err.startswith("memchat: error: ") and err.count("\n") == 1
+
+
+@pytest.fixture
+def collection_restored() -> Iterator[None]:
+    """Garbage collection as it was after the test; what it froze is collectable again."""
+    enabled = gc.isenabled()
+    yield
+    resume_collection()
+    gc.unfreeze()
+    if enabled:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("collection_restored")
+def test_collection_pauses_for_the_start_and_resumes_with_its_objects_frozen() -> None:
+    gc.unfreeze()
+    pause_collection()
+    assert not gc.isenabled()
+    kept = [[] for _ in range(1000)]  # what a start imports: it lives on
+    resume_collection()
+    assert gc.isenabled() and gc.get_freeze_count() >= len(kept)
+    gc.disable()  # a caller's own choice: a resume without a pause leaves it be
+    resume_collection()
+    assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("collection_restored")
+async def test_the_app_resumes_collection_once_started(tmp_path: Path) -> None:
+    """`memchat chat` pauses collection before it loads the UI; the app resumes it once the
+    agent is built and its models loaded (not before: the build is what it speeds up)."""
+    build, gate = gated_build(tmp_path)
+    pause_collection()
+    app = MemchatApp(build)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "Starting memchat" in status_text(app), "the start shown")
+        assert not gc.isenabled()
+        gate.set()
+        await until(pilot, lambda: app.answers_at_once, "the models loaded")
+        await pilot.app.workers.wait_for_complete()
+        assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collection_restored")
+def test_chat_resumes_collection_when_the_start_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui import cli
+
+    not_db = tmp_path / "text.db"
+    not_db.write_text("hello " * 1000)
+    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
+    monkeypatch.setenv("MEMCHAT_DB", str(not_db))
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    paused: list[bool] = []
+
+    def run(self: MemchatApp) -> None:
+        paused.append(not gc.isenabled())
+        App.run(self, headless=True)
+
+    monkeypatch.setattr(MemchatApp, "run", run)
+    assert cli.main(["chat"]) == 1
+    assert paused == [True] and gc.isenabled()

@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from agent.bootstrap import resume_collection
 from agent.errors import MemchatError
 from tui.render import one_line
 from tui.screens.chat import ChatScreen
@@ -104,11 +105,15 @@ class MemchatApp(App[None]):
     @work(thread=True, exit_on_error=False, group="start")
     def start_in_background(self) -> None:
         """Build the agent if the app was not handed one, then load the models: the chat is
-        usable meanwhile, its status line says what is happening."""
-        if self._agent is None and not self._build_agent():
-            return
-        if self.load_models:
-            self._load_models()
+        usable meanwhile, its status line says what is happening. The start is over then:
+        garbage collection, paused by `memchat chat` for it, resumes."""
+        try:
+            if self._agent is None and not self._build_agent():
+                return
+            if self.load_models:
+                self._load_models()
+        finally:
+            resume_collection()
 
     def _build_agent(self) -> bool:
         """Build the agent (in the worker thread); False, with the app ending, if that failed."""

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from agent.bootstrap import pause_collection, resume_collection
 from agent.errors import UsageError
 from agent.settings import load_settings
 from agent.text import counted
@@ -80,6 +81,14 @@ def chat(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     """The terminal UI; the plain line chat with --plain or when not at a terminal."""
     if getattr(args, "plain", False) or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return line_chat(make_agent())
+    pause_collection()  # until the app has started (agent built, models loaded): faster
+    try:
+        return _chat_app(make_agent)
+    finally:
+        resume_collection()
+
+
+def _chat_app(make_agent: MakeAgent) -> int:
     from tui.app import MemchatApp  # textual loads only for the UI
 
     def build() -> Agent:
