@@ -267,7 +267,9 @@ class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, Conver
         """The assistant's turn with the model's name; its id. `status`: complete, stopped
         (the user stopped it) or cut (the model failed mid-reply)."""
         with self.sessions() as s, s.begin():
-            row = repo.add_turn(s, turn.profile_id, turn.session_id, "assistant", reply)
+            row = repo.add_turn(
+                s, repo.new_turn(turn.profile_id, turn.session_id, "assistant", reply)
+            )
             row.status, row.model = status, self.models.generator.name
             return row.id
 

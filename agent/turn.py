@@ -108,7 +108,7 @@ def elapsed_ms(start: float) -> float:
 
 def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -> int:
     """The user turn and what it read: the weights of each hop, and the DNC usage update."""
-    turn = repo.add_turn(unit.session, unit.profile_id, session_id, "user", text)
+    turn = repo.add_turn(unit.session, repo.new_turn(unit.profile_id, session_id, "user", text))
     repo.record_reads(
         unit.session,
         turn.id,

@@ -140,17 +140,8 @@ def add_turns(s: Session, turns: list[Turn]) -> list[Turn]:
     return turns
 
 
-def add_turn(
-    s: Session,
-    profile_id: int,
-    session_id: int,
-    role: str,
-    text: str,
-    speaker: str = "",
-    created_at: datetime | None = None,
-) -> Turn:
-    """A turn; `created_at` for one said in the past (an imported conversation), else now."""
-    turn = new_turn(profile_id, session_id, role, text, speaker, created_at)
+def add_turn(s: Session, turn: Turn) -> Turn:
+    """Insert one turn (from `new_turn`); its id is set."""
     return add_turns(s, [turn])[0]
 
 

@@ -98,7 +98,7 @@ def test_reset_touches_only_one_profile(tmp_path: Path) -> None:
         for name in ("alice", "bob"):
             pid = repo.create_profile(s, name).id
             session = repo.start_session(s, pid)
-            turn = repo.add_turn(s, pid, session.id, "user", f"hi from {name}")
+            turn = repo.add_turn(s, repo.new_turn(pid, session.id, "user", f"hi from {name}"))
             memory = repo.add_memory(s, _memory(pid, "turn"), turn_id=turn.id)
             repo.record_reads(s, turn.id, [(memory.id, 0, 0, 1.0, 2.0)])
     with sessions() as s, s.begin():

@@ -330,7 +330,8 @@ def write_request(unit: Unit, session_id: int, turn: PastTurn) -> Added:
     """A request to forget, said to another assistant: kept as a turn, neither remembered nor
     acted on (what it asked to forget was never in this memory)."""
     row = repo.add_turn(
-        unit.session, unit.profile_id, session_id, turn.role, turn.said, "", turn.at
+        unit.session,
+        repo.new_turn(unit.profile_id, session_id, turn.role, turn.said, "", turn.at),
     )
     row.source_id = turn.source_id
     return Added(turns=1)

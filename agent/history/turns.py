@@ -60,7 +60,8 @@ def write_past_turn(
     the vectors of `turn.texts()`. Returns the row and what was written."""
     speaker = "" if turn.role == "user" else ASSISTANT_SPEAKER
     row = repo.add_turn(
-        unit.session, unit.profile_id, session_id, turn.role, turn.said, speaker, turn.at
+        unit.session,
+        repo.new_turn(unit.profile_id, session_id, turn.role, turn.said, speaker, turn.at),
     )
     row.source_id = turn.source_id
     vector = encode([turn.said])[0]  # (d,)
