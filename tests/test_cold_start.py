@@ -45,6 +45,14 @@ def test_the_chat_start_imports_no_heavy_library(modules: str) -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_chat_start_imports_no_other_screen() -> None:
+    """The memories, profiles and review screens load when first opened (~20 ms at start)."""
+    code = "import sys, tui.app; print(sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    for screen in ["inspector", "profiles", "review"]:
+        assert f"'tui.screens.{screen}'" not in out.stdout
+
+
 def gated_build(home: Path) -> tuple[Callable[[], Agent], threading.Event]:
     """A build of a fake agent that waits until the test opens the gate."""
     gate = threading.Event()

@@ -18,10 +18,7 @@ from agent.errors import MemchatError
 from tui.render import one_line
 from tui.screens.chat import ChatScreen
 from tui.screens.help import HelpScreen
-from tui.screens.inspector import InspectorScreen
 from tui.screens.loading import ModelErrorScreen, load_models
-from tui.screens.profiles import ProfilesScreen
-from tui.screens.review import ReviewScreen
 from tui.threads import ThreadPerTask
 
 if TYPE_CHECKING:
@@ -29,6 +26,25 @@ if TYPE_CHECKING:
 
 
 STARTING = "Starting memchat: type away, the first reply waits for it."
+
+
+# The screens other than the chat are imported when first opened, not while memchat starts.
+def _inspector() -> Screen:
+    from tui.screens.inspector import InspectorScreen
+
+    return InspectorScreen()
+
+
+def _profiles() -> Screen:
+    from tui.screens.profiles import ProfilesScreen
+
+    return ProfilesScreen()
+
+
+def _review() -> Screen:
+    from tui.screens.review import ReviewScreen
+
+    return ReviewScreen()
 
 
 class MemchatApp(App[None]):
@@ -44,9 +60,9 @@ class MemchatApp(App[None]):
     ]
     MODES = {
         "chat": ChatScreen,
-        "inspector": InspectorScreen,
-        "profiles": ProfilesScreen,
-        "review": ReviewScreen,
+        "inspector": _inspector,
+        "profiles": _profiles,
+        "review": _review,
     }
 
     def __init__(self, agent: Agent | Callable[[], Agent], load_models: bool = True) -> None:
