@@ -56,7 +56,7 @@ _paused = False
 
 
 def pause_collection() -> None:
-    """Stop the cyclic garbage collector for a start (no-op if it is off already); call
+    """Stop the cyclic garbage collector for a start's imports (no-op if it is off already); call
     `resume_collection` once the start is over."""
     global _paused
     with _collection:

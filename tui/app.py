@@ -121,15 +121,15 @@ class MemchatApp(App[None]):
     @work(thread=True, exit_on_error=False, group="start")
     def start_in_background(self) -> None:
         """Build the agent if the app was not handed one, then load the models: the chat is
-        usable meanwhile, its status line says what is happening. The start is over then:
-        garbage collection, paused by `memchat chat` for it, resumes."""
+        usable meanwhile, its status line says what is happening. Garbage collection, paused
+        by `memchat chat` for the start's imports, resumes once the agent is built: before the
+        models load, since a first start's conversion leaves ~0.5 GB of garbage to collect."""
         try:
-            if self._agent is None and not self._build_agent():
-                return
-            if self.load_models:
-                self._load_models()
+            built = self._agent is not None or self._build_agent()
         finally:
             resume_collection()
+        if built and self.load_models:
+            self._load_models()
 
     def _build_agent(self) -> bool:
         """Build the agent (in the worker thread); False, with the app ending, if that failed."""

@@ -81,7 +81,7 @@ def chat(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     """The terminal UI; the plain line chat with --plain or when not at a terminal."""
     if getattr(args, "plain", False) or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return line_chat(make_agent())
-    pause_collection()  # until the app has started (agent built, models loaded): faster
+    pause_collection()  # until the agent is built (tui/app.py): its imports run faster
     try:
         return _chat_app(make_agent)
     finally:
