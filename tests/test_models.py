@@ -473,3 +473,34 @@ def test_a_cut_altered_or_removed_cache_file_is_found(tmp_path: Path) -> None:
     assert damaged(folder, verdicts) is None
     (folder / "config.json").unlink()
     assert damaged(folder, verdicts) == "config.json is missing"
+
+
+def test_a_cache_written_and_renamed_is_not_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conversion records its files' digests in a temp folder, then renames it into place:
+    the first start after it trusts those digests while the files are untouched (no hashing of
+    the converted model), and still finds a file altered in place, even with its mtime reset."""
+    from agent.models import cache_files, locate
+
+    tmp, folder, verdicts = tmp_path / ".converted-x", tmp_path / "converted", tmp_path / "cache"
+    tmp.mkdir()
+    (tmp / "model.safetensors").write_bytes(b"w" * 100)
+    cache_files.record(tmp)
+    tmp.rename(folder)
+    hashed: list[Path] = []
+    real_hash = locate.hash_file
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real_hash(path)
+
+    monkeypatch.setattr(locate, "hash_file", counting)
+    assert cache_files.damaged(folder, verdicts) is None
+    assert hashed == []
+    model = folder / "model.safetensors"
+    mtime = model.stat().st_mtime_ns
+    model.write_bytes(b"x" * 100)  # same size, mtime set back: only ctime tells
+    os.utime(model, ns=(mtime, mtime))
+    assert cache_files.damaged(folder, verdicts) == "model.safetensors was altered"
+    assert hashed == [model]
