@@ -109,6 +109,16 @@ class Terminal(io.StringIO):
         return True
 
 
+def at_a_terminal_with_a_bad_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input and output look like a terminal; MEMCHAT_DB names a text file."""
+    not_db = tmp_path / "text.db"
+    not_db.write_text("hello " * 1000)
+    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
+    monkeypatch.setenv("MEMCHAT_DB", str(not_db))
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+
+
 def test_chat_with_a_bad_database_says_so_on_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -116,12 +126,7 @@ def test_chat_with_a_bad_database_says_so_on_one_line(
     background build fails, and the command ends with the same one line as any command."""
     from tui import cli
 
-    not_db = tmp_path / "text.db"
-    not_db.write_text("hello " * 1000)
-    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
-    monkeypatch.setenv("MEMCHAT_DB", str(not_db))
-    monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    at_a_terminal_with_a_bad_database(tmp_path, monkeypatch)
     monkeypatch.setattr(MemchatApp, "run", lambda self: App.run(self, headless=True))
     code = cli.main(["chat"])
     _, err = capsys.readouterr()
@@ -176,12 +181,7 @@ def test_chat_resumes_collection_when_the_start_fails(
 ) -> None:
     from tui import cli
 
-    not_db = tmp_path / "text.db"
-    not_db.write_text("hello " * 1000)
-    monkeypatch.setenv("MEMCHAT_HOME", str(tmp_path))
-    monkeypatch.setenv("MEMCHAT_DB", str(not_db))
-    monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    at_a_terminal_with_a_bad_database(tmp_path, monkeypatch)
     paused: list[bool] = []
 
     def run(self: MemchatApp) -> None:
