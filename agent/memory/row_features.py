@@ -95,24 +95,15 @@ class RowFeatureBuffers:
             rows = torch.cat([old[(old >= 0) & (old < self._n)], appended])
             if n > self._buffers[0].shape[0]:
                 self._grow(2 * n)
+        features = RowFeatures(*(buffer[:n] for buffer in self._buffers))  # views: writes land
         if len(rows):
             gathered = columns.gather(cache, cache.id_tensor[rows])
             for buffer, values in zip(self._buffers[:GATHERED], gathered, strict=True):
                 buffer[rows] = values
-            self._two_links_away(rows, n)
-            self._buffers[7][rows] = torch.log(self._buffers[0][rows].float().clamp_min(1.0))
+            two_links_away(features, rows)
+            features.log_length[rows] = torch.log(features.lengths[rows].float().clamp_min(1.0))
         self._cache, self._removals, self._n = cache, cache.removals, n
-        return RowFeatures(*(buffer[:n] for buffer in self._buffers))
-
-    def _two_links_away(self, rows: torch.Tensor, n: int) -> None:
-        """Patch prev2 / next2 where they may have changed: at the patched `rows` and at the rows
-        one link from them (prev2_i = prev_{prev_i} changes when prev_i's own link does; links
-        are stored consistently both ways, so i is then next of prev_i)."""
-        prev, nxt, prev2, next2 = (self._buffers[i][:n] for i in (1, 2, 5, 6))
-        near = torch.cat([rows, prev[rows], nxt[rows]])  # (3r,)
-        near = torch.unique(near[near >= 0])  # (m,)
-        prev2[near] = follow(prev[near], prev)
-        next2[near] = follow(nxt[near], nxt)
+        return features
 
     def _allocate(self, columns: IdColumns, capacity: int) -> None:
         tables = (columns.length, columns.prev, columns.next, columns.speaker, columns.said_on)
@@ -127,3 +118,14 @@ class RowFeatureBuffers:
             bigger[: self._n] = buffer[: self._n]
             grown.append(bigger)
         self._buffers = grown
+
+
+def two_links_away(features: RowFeatures, rows: torch.Tensor) -> None:
+    """Patch prev2 / next2 where they may have changed: at the patched `rows` and at the rows
+    one link from them (prev2_i = prev_{prev_i} changes when prev_i's own link does; links are
+    stored consistently both ways, so i is then next of prev_i)."""
+    prev, nxt = features.prev_row, features.next_row
+    near = torch.cat([rows, prev[rows], nxt[rows]])  # (3r,)
+    near = torch.unique(near[near >= 0])  # (m,)
+    features.prev2_row[near] = follow(prev[near], prev)
+    features.next2_row[near] = follow(nxt[near], nxt)
