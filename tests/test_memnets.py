@@ -259,3 +259,14 @@ def test_keep_best_restores_the_epoch_with_the_lowest_validation_error() -> None
     assert history.best_epoch == 2 + after_linear_start.index(min(after_linear_start))
     assert history.valid_error[-1] > history.valid_error[history.best_epoch]
     assert 1 - accuracy(model, misled) == pytest.approx(history.valid_error[history.best_epoch])
+
+
+def test_training_keeps_the_nil_word_at_zero_in_the_answer_matrix() -> None:
+    torch.manual_seed(0)
+    train_set = parse(where_is_task(100, seed=1))
+    vocab = Vocab.build(train_set)
+    data = vectorize(train_set, vocab, memories=4)
+    model = MemN2N(len(vocab), dim=8, hops=2, memories=4)
+    train(model, data, data, epochs=2, linear_start_epochs=0, noise=0.0)
+    # W = E_K^T scores the nil word as an answer too: without the reset its row moves
+    assert bool((model.embeddings[-1].embedding.weight[0] == 0).all())

@@ -33,6 +33,13 @@ class BagEmbedding(nn.Module):
             self.embedding.weight[0].zero_()
         self.position = position
 
+    @torch.no_grad()
+    def zero_nil(self) -> None:
+        """Row 0 (padding, the authors' nil word) back to zero. padding_idx keeps the lookups'
+        gradient off it, but a matrix that also scores answers (MemN2N's W = E_K^T) gets one
+        there; the authors' code zeroes the row after every update."""
+        self.embedding.weight[0].zero_()
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         e = self.embedding(ids)  # (..., J, d)
         if self.position:

@@ -17,6 +17,12 @@ Temporal encoding (TE): T(i) is a learned vector for the memory i sentences befo
 question (memories arrive most recent first), tied across hops like the embeddings.
 Linear start (LS): training begins without the softmax over memories (`linear_start` flag);
 agent/memnets/train.py puts it back after a fixed number of epochs, as the authors' code does.
+Empty slots (`read_empty_slots`): the authors' code reads a fixed S = `memories` slots, and
+the slots a story leaves empty hold the nil word, which embeds to zero: each takes part in the
+softmax with score 0 and adds a zero value, so p_i^k = exp(u^k . m_i^k) / (sum_j exp(u^k . m_j^k)
++ S - n) for a story of n memories. A hop that matches nothing then reads almost nothing. On
+bAbI this is what the yes/no tasks need (bench/babi.py and the README have the figures); with
+the slots masked out instead, every hop must read something.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agent.memnets.attention import memory_attention
 from agent.memnets.embedding import BagEmbedding
 
 
@@ -38,9 +45,11 @@ class MemN2N(nn.Module):
         memories: int = 50,
         position: bool = True,
         temporal: bool = True,
+        read_empty_slots: bool = False,
     ) -> None:
         super().__init__()
         self.hops, self.temporal = hops, temporal
+        self.slots, self.read_empty_slots = memories, read_empty_slots
         self.embeddings = nn.ModuleList(BagEmbedding(vocab, dim, position) for _ in range(hops + 1))
         self.times = nn.ParameterList(
             nn.Parameter(torch.zeros(memories, dim)) for _ in range(hops + 1)
@@ -66,7 +75,7 @@ class MemN2N(nn.Module):
             if self.linear_start:
                 p = scores.masked_fill(~present, 0.0)
             else:
-                p = scores.masked_fill(~present, float("-inf")).softmax(-1)
-                p = torch.nan_to_num(p)  # a story without memories reads nothing
+                empty = self.slots - present.sum(-1) if self.read_empty_slots else None
+                p = memory_attention(scores, present, empty)
             u = u + torch.einsum("bm,bmd->bd", p, values)  # (B, d)
         return u @ self.embeddings[self.hops].embedding.weight.t()  # (B, V)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from agent.memnets.babi import Batch
+from agent.memnets.embedding import BagEmbedding
 
 
 @dataclass
@@ -100,10 +101,12 @@ def add_noise(story: torch.Tensor, rate: float, generator: torch.Generator) -> t
 
 
 def make_optimiser(model: nn.Module, kind: str, lr: float) -> torch.optim.Optimizer:
+    """SGD or Adam at `lr`, or at the rates of the model's own `param_groups(lr)`."""
+    groups = model.param_groups(lr) if hasattr(model, "param_groups") else model.parameters()
     if kind == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr)
+        return torch.optim.SGD(groups, lr=lr)
     if kind == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr)
+        return torch.optim.Adam(groups, lr=lr)
     raise ValueError(f"unknown optimiser {kind!r}: sgd or adam")
 
 
@@ -157,6 +160,11 @@ def train(
                 for parameter in model.parameters():
                     nn.utils.clip_grad_norm_(parameter, clip)
                 steps.step()
+                for (
+                    module
+                ) in model.modules():  # the nil word embeds to zero, as in the paper's code
+                    if isinstance(module, BagEmbedding):
+                        module.zero_nil()
             schedule.step()
             valid_loss, error = loss_and_error(model, valid)
             history.valid_loss.append(valid_loss)
