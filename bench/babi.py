@@ -3,28 +3,35 @@ papers' figures.
 
 Per task (one model per task) or joint (one model on all tasks' training questions). As in the
 MemN2N paper (section 4.2): 10% of each task's training questions are held out for
-validation, the most recent 50 statements are the memories, and of `--runs` runs with
-different seeds the one with the lowest validation error is reported. Each run ends with its
-last epoch's weights (`--keep-best`: those of its epoch with the lowest validation error).
+validation, the most recent 50 statements are the memories, and of `--runs` restarts with
+different seeds the one with the lowest training error is reported (every restart's per-task
+test errors are kept too, with their mean and spread). MemN2N's restarts, and the KV-MemNN's in
+its default form, train in lockstep (agent/memnets/restarts.py: 10 restarts cost about 4
+times one). Each run ends with its last epoch's weights (`--keep-best`: those of its epoch
+with the lowest validation error). The slots a story leaves empty are read as the authors'
+code reads them, zero memories in the softmax (`--empty-slots masked`: left out of it).
 Test error per task, mean error, and failed tasks (error > 5%) go to the table and to
 `bench/results/babi.json`, which keeps the other models' entries:
 
     {"<model>": {"mean_error": .., "failed_tasks": .., "per_task": {"1": ..}, "setting":
-     "en" | "en-10k", "joint": true | false, "config": {..}, "training_seconds": ..,
-     "machine": {..}, "paper": {..}}}
+     "en" | "en-10k", "joint": true | false, "config": {..}, "runs": [{"seed", "train_error",
+     "valid_error", "curve", "per_task", "mean_error", ..}], "all_runs": {"mean", "sd", "min",
+     "max"}, "training_seconds": .., "machine": {..}, "paper": {..}}}
 
 Keys are the model name, with "_per_task" added for per-task runs, "_<setting>" for 10k, and
-the KV-MemNN's `--kv-embeddings` when not "shared".
+the KV-MemNN's choices that differ from its defaults (adjacent embeddings, sentence values,
+tied output, maps at 0.1 of the learning rate).
 Defaults are the paper's: 3 hops; joint d = 50, 30 linear-start epochs then 60, the learning
 rate halved every 15; per task d = 20, 20 then 100, halved every 25; SGD at 0.005
 (agent/memnets/train.py). The DNC trains with Adam, 20 epochs. `--table` prints the results
-file as a markdown table and trains nothing.
+file as a markdown table and `--plot PNG` draws it; neither trains anything.
 
     .venv/bin/python bench/babi.py --model memn2n --joint          # MemN2N joint, en (1k)
     .venv/bin/python bench/babi.py --model kvmemnn --joint
     .venv/bin/python bench/babi.py --model memn2n --tasks 1 2 3    # per task
     .venv/bin/python bench/babi.py --model dnc --setting en-10k --tasks 1 4 15
     .venv/bin/python bench/babi.py --table
+    .venv/bin/python bench/babi.py --plot bench/results/babi.png
 """
 
 from __future__ import annotations
@@ -50,12 +57,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent.memnets.babi import Batch, Example, Vocab, load_task, vectorize  # noqa: E402
 from agent.memnets.kvmemnn import KeyValueMemoryNetwork  # noqa: E402
 from agent.memnets.memn2n import MemN2N  # noqa: E402
+from agent.memnets.restarts import MemN2NRestarts, train_restarts  # noqa: E402
 from agent.memnets.train import accuracy, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "babi"
 RESULTS = ROOT / "bench" / "results" / "babi.json"
 TASKS = range(1, 21)
+KV_DEFAULTS = ("adjacent", "sentence", "tied")  # --kv-embeddings, --kv-values, --kv-output
 FAILED_ABOVE = 5.0  # percent test error: the papers' "failed task" threshold
 
 # Test error (%) on bAbI 1k from Sukhbaatar et al. 2015, Table 1: "PE LS RN" (per task) and
@@ -101,13 +110,18 @@ def load_setting(folder: Path, setting: str, task: int, valid_share: float = 0.1
     )
 
 
-def build_model(name: str, vocab: int, args: argparse.Namespace) -> nn.Module:
+def build_model(name: str, vocab: int, slots: int, args: argparse.Namespace) -> nn.Module:
+    """One model over `slots` memory slots (the most recent statements kept)."""
+    read_empty = args.empty_slots == "read"
     if name == "memn2n":
-        return MemN2N(vocab, dim=args.dim, hops=args.hops, memories=args.memories)
+        return MemN2N(
+            vocab, dim=args.dim, hops=args.hops, memories=slots, read_empty_slots=read_empty
+        )
     if name == "kvmemnn":
         return KeyValueMemoryNetwork(
-            vocab, answers=vocab, dim=args.dim, hops=args.hops, memories=args.memories,
-            embeddings=args.kv_embeddings,
+            vocab, answers=vocab, dim=args.dim, hops=args.hops, memories=slots,
+            embeddings=args.kv_embeddings, read_empty_slots=read_empty, values=args.kv_values,
+            output=args.kv_output, map_lr=args.kv_map_lr,
         )  # fmt: skip
     if name == "dnc":
         from agent.memnets.dnc import DNCQA  # only this model needs it
@@ -116,47 +130,103 @@ def build_model(name: str, vocab: int, args: argparse.Namespace) -> nn.Module:
     raise SystemExit(f"unknown model {name!r}: memn2n, kvmemnn or dnc")
 
 
-def train_best(
+def train_runs(
     make: Callable[[], nn.Module],
     data: Batch,
     valid: Batch,
     args: argparse.Namespace,
     label: str,
-) -> tuple[nn.Module, list[dict[str, Any]]]:
-    """`args.runs` trainings with seeds seed, seed+1, ...; the model with the best validation
-    accuracy, and a line per run."""
-    best: tuple[float, nn.Module] | None = None
-    runs = []
+) -> list[tuple[nn.Module, dict[str, Any]]]:
+    """`args.runs` trainings with seeds seed, seed+1, ...: each trained model with a line
+    saying how it trained (training and validation error, seconds)."""
+    out = []
     for run in range(args.runs):
         seed = args.seed + run
         torch.manual_seed(seed)
         model = make()
         started = time.perf_counter()
-
         history = train(
             model, data, valid, epochs=args.epochs, lr=args.lr, anneal_every=args.anneal_every,
             linear_start_epochs=args.linear_start_epochs, noise=args.noise, seed=seed,
             optimiser=args.optimiser, keep_best=args.keep_best,
             on_epoch=partial(report, args, f"{label} run {run + 1}"),
         )  # fmt: skip
-        valid_error = 100 * (1 - accuracy(model, valid))
-        train_error = 100 * (1 - accuracy(model, data))  # the paper picks its runs by this
-        seconds = time.perf_counter() - started
         kept = len(history.valid_loss) if history.best_epoch is None else history.best_epoch + 1
-        runs.append(
-            {"seed": seed, "valid_error": round(valid_error, 2),
-             "train_error": round(train_error, 2), "seconds": round(seconds, 1),
-             "epoch_kept": kept}
+        line = describe_run(model, data, valid, seed, time.perf_counter() - started, kept)
+        line["curve"] = [round(100 * e, 2) for e in history.valid_error]
+        print(f"  {label} run {run + 1}: {summary_of(line)}", flush=True)
+        out.append((model, line))
+    return out
+
+
+def train_lockstep(
+    restarts: MemN2NRestarts, data: Batch, valid: Batch, args: argparse.Namespace, label: str
+) -> list[tuple[nn.Module, dict[str, Any]]]:
+    """MemN2N's `args.runs` restarts trained at once (agent/memnets/restarts.py): the same
+    trainings as `train_runs`, each from its own initialisation and noise, in one pass."""
+    started = time.perf_counter()
+    history = train_restarts(
+        restarts, data, valid, epochs=args.epochs, lr=args.lr, anneal_every=args.anneal_every,
+        linear_start_epochs=args.linear_start_epochs, noise=args.noise, seed=args.seed,
+        on_epoch=lambda epoch, losses: report(args, f"{label} restarts", epoch, min(losses)),
+    )  # fmt: skip
+    seconds = (time.perf_counter() - started) / restarts.restarts  # each restart's share
+    out = []
+    for r in range(restarts.restarts):
+        model = restarts.restart(r)
+        line = describe_run(model, data, valid, args.seed, seconds, args.epochs)
+        line["restart"] = r
+        line["curve"] = [round(100 * epoch[r], 2) for epoch in history.valid_error]
+        print(f"  {label} restart {r + 1}: {summary_of(line)}", flush=True)
+        out.append((model, line))
+    return out
+
+
+def describe_run(
+    model: nn.Module, data: Batch, valid: Batch, seed: int, seconds: float, kept: int
+) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "valid_error": round(100 * (1 - accuracy(model, valid)), 2),
+        "train_error": round(100 * (1 - accuracy(model, data)), 2),  # the paper picks by it
+        "seconds": round(seconds, 1),
+        "epoch_kept": kept,
+    }
+
+
+def summary_of(line: dict[str, Any]) -> str:
+    return (
+        f"valid error {line['valid_error']:.1f}%, training error {line['train_error']:.1f}%, "
+        f"at epoch {line['epoch_kept']} ({line['seconds']:.0f} s)"
+    )
+
+
+def trained(
+    name: str, vocab: int, slots: int, data: Batch, valid: Batch, args: argparse.Namespace,
+    label: str,
+) -> list[tuple[nn.Module, dict[str, Any]]]:  # fmt: skip
+    """Every run of the model: in lockstep where agent/memnets/restarts.py has the model
+    (MemN2N; the KV-MemNN with adjacent embeddings, sentence values and a tied output),
+    else one after another."""
+    if args.lockstep and lockstep_has(name, args):
+        torch.manual_seed(args.seed)
+        restarts = MemN2NRestarts(
+            args.runs, vocab, dim=args.dim, hops=args.hops, memories=slots,
+            read_empty_slots=args.empty_slots == "read", hop_maps=name == "kvmemnn",
+            map_lr=args.kv_map_lr,
         )  # fmt: skip
-        print(
-            f"  {label} run {run + 1}: valid error {valid_error:.1f}%, training error "
-            f"{train_error:.1f}%, at epoch {kept} ({seconds:.0f} s)",
-            flush=True,
-        )
-        if best is None or valid_error < best[0]:
-            best = (valid_error, model)
-    assert best is not None
-    return best[1], runs
+        return train_lockstep(restarts, data, valid, args, label)
+    return train_runs(partial(build_model, name, vocab, slots, args), data, valid, args, label)
+
+
+def lockstep_has(name: str, args: argparse.Namespace) -> bool:
+    kv = (args.kv_embeddings, args.kv_values, args.kv_output) == ("adjacent", "sentence", "tied")
+    return name == "memn2n" or (name == "kvmemnn" and kv)
+
+
+def chosen(runs: list[tuple[nn.Module, dict[str, Any]]]) -> int:
+    """The paper's choice among restarts: the lowest training error (the first on a tie)."""
+    return min(range(len(runs)), key=lambda i: runs[i][1]["train_error"])
 
 
 def report(args: argparse.Namespace, label: str, epoch: int, loss: float) -> None:
@@ -170,38 +240,61 @@ def test_error(model: nn.Module, test: Batch) -> float:
 
 
 def run_joint(tasks: dict[int, TaskData], args: argparse.Namespace) -> dict[str, Any]:
-    """One model trained on every task's questions; test error per task."""
+    """One model trained on every task's questions; test error per task, for every run."""
     everything = [ex for d in tasks.values() for ex in d.train + d.valid + d.test]
     vocab = Vocab.build(everything)
-    train_set = [ex for d in tasks.values() for ex in d.train]
-    valid_set = [ex for d in tasks.values() for ex in d.valid]
-    data = vectorize(train_set, vocab, args.memories)
-    width = data.story.shape[-1]
-    valid = pad_to(vectorize(valid_set, vocab, args.memories), width)
-    model, runs = train_best(
-        lambda: build_model(args.model, len(vocab), args), data, valid, args, "joint"
-    )
-    per_task = {
-        str(t): test_error(model, pad_to(vectorize(d.test, vocab, args.memories), width))
-        for t, d in tasks.items()
-    }
-    return {"per_task": per_task, "runs": runs}
+    data = vectorize([ex for d in tasks.values() for ex in d.train], vocab, args.memories)
+    slots, width = data.story.shape[1], data.story.shape[-1]
+    valid = split([ex for d in tasks.values() for ex in d.valid], vocab, slots, width)
+    runs = trained(args.model, len(vocab), slots, data, valid, args, "joint")
+    tests = {t: split(d.test, vocab, slots, width) for t, d in tasks.items()}
+    for model, line in runs:
+        line["per_task"] = {str(t): test_error(model, test) for t, test in tests.items()}
+        line["mean_error"], line["failed_tasks"] = summarise(line["per_task"])
+    best = chosen(runs)
+    return {"per_task": runs[best][1]["per_task"], "runs": [line for _, line in runs]}
 
 
 def run_per_task(tasks: dict[int, TaskData], args: argparse.Namespace) -> dict[str, Any]:
-    """A model per task, each with its own vocabulary."""
+    """A model per task, each with its own vocabulary; per task, the run chosen by training
+    error."""
     per_task, runs = {}, {}
     for t, d in tasks.items():
         vocab = Vocab.build(d.train + d.valid + d.test)
         data = vectorize(d.train, vocab, args.memories)
-        width = data.story.shape[-1]
-        valid = pad_to(vectorize(d.valid, vocab, args.memories), width)
-        model, runs[str(t)] = train_best(
-            partial(build_model, args.model, len(vocab), args), data, valid, args, f"task {t}"
-        )
-        per_task[str(t)] = test_error(model, pad_to(vectorize(d.test, vocab, args.memories), width))
+        slots, width = data.story.shape[1], data.story.shape[-1]
+        valid, test = split(d.valid, vocab, slots, width), split(d.test, vocab, slots, width)
+        task_runs = trained(args.model, len(vocab), slots, data, valid, args, f"task {t}")
+        for model, line in task_runs:
+            line["test_error"] = test_error(model, test)
+        runs[str(t)] = [line for _, line in task_runs]
+        per_task[str(t)] = task_runs[chosen(task_runs)][1]["test_error"]
         print(f"task {t}: test error {per_task[str(t)]:.1f}%", flush=True)
     return {"per_task": per_task, "runs": runs}
+
+
+def split(examples: list[Example], vocab: Vocab, slots: int, width: int) -> Batch:
+    """Held-out or test questions as tensors shaped like the training ones: at most `slots`
+    memories, words padded (or cut) to `width`."""
+    return pad_to(vectorize(examples, vocab, slots), width)
+
+
+def kv_suffix(args: argparse.Namespace) -> str:
+    """The KV-MemNN's choices that differ from the defaults, for its results key."""
+    chosen_values = [args.kv_embeddings, args.kv_values, args.kv_output]
+    return "".join(f"_{v}" for v, d in zip(chosen_values, KV_DEFAULTS, strict=True) if v != d) + (
+        "" if args.kv_map_lr == 0.1 else f"_maplr{args.kv_map_lr:g}"
+    )
+
+
+def restart_spread(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean, standard deviation and range of the runs' mean test errors."""
+    means = [line["mean_error"] for line in runs]
+    sd = statistics.stdev(means) if len(means) > 1 else 0.0
+    return {
+        "mean": round(statistics.mean(means), 2), "sd": round(sd, 2),
+        "min": min(means), "max": max(means),
+    }  # fmt: skip
 
 
 def pad_to(batch: Batch, width: int) -> Batch:
@@ -295,6 +388,42 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """The figure the README shows: test error per task for each joint 1k entry beside the
+    MemN2N paper's, and each model's validation error by epoch (every run of an entry)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    joint = {k: e for k, e in results.items() if e.get("joint") and e.get("setting") == "en"}
+    bars: dict[str, list[float]] = {
+        k: [e["per_task"].get(str(t), 0.0) for t in TASKS] for k, e in joint.items()
+    }
+    bars["memn2n paper"] = PAPER_MEMN2N_JOINT
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 4.5), width_ratios=[2.2, 1])
+    width = 0.8 / len(bars)
+    for i, (key, errors) in enumerate(bars.items()):
+        left.bar([t + (i - (len(bars) - 1) / 2) * width for t in TASKS], errors, width, label=key)
+    left.axhline(FAILED_ABOVE, color="grey", linewidth=0.8, linestyle="--")
+    left.set(xlabel="bAbI task (1k, joint)", ylabel="test error %", xticks=list(TASKS))
+    left.legend(fontsize=8)
+    for key, entry in results.items():
+        for n, run in enumerate(entry.get("runs") if isinstance(entry.get("runs"), list) else []):
+            curve = run.get("curve")
+            if curve:
+                epochs = range(1, len(curve) + 1)
+                right.plot(epochs, curve, color=f"C{sorted(results).index(key)}",
+                           alpha=0.35 if len(entry["runs"]) > 1 else 1.0,
+                           label=f"{key} ({entry['setting']})" if n == 0 else None)  # fmt: skip
+    right.set(xlabel="epoch", ylabel="validation error %", ylim=(0, 100))
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the bAbI folder (en, en-10k)")
@@ -302,7 +431,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", choices=["memn2n", "kvmemnn", "dnc"], default="memn2n")
     p.add_argument("--joint", action="store_true", help="one model on all tasks")
     p.add_argument("--tasks", type=int, nargs="+", default=list(TASKS))
-    p.add_argument("--runs", type=int, default=1, help="seeds tried; best by validation")
+    p.add_argument(
+        "--runs", type=int, default=1, help="restarts (seeds); the lowest training error is kept"
+    )
+    p.add_argument(
+        "--no-lockstep", dest="lockstep", action="store_false",
+        help="MemN2N: train the restarts one after another (default: all at once)",
+    )  # fmt: skip
+    p.add_argument(
+        "--empty-slots", choices=["read", "masked"], default="read",
+        help="memory slots a story leaves empty: read as zero memories, as the authors' "
+        "MemN2N code does (default), or masked out of the attention",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="default: 60 joint, 100 per task (20 DNC)")
     p.add_argument("--anneal-every", type=int, help="default: 15 joint, 25 per task")
@@ -313,9 +453,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--kv-embeddings",
         choices=["shared", "separate", "adjacent"],
-        default="shared",
-        help="KV-MemNN: one matrix A (the paper's), separate A/K/V, or MemN2N's adjacent tying",
+        default="adjacent",
+        help="KV-MemNN: one matrix A (the paper's), separate A/K/V, or MemN2N's adjacent "
+        "tying (default)",
     )
+    p.add_argument(
+        "--kv-values", choices=["sentence", "last_word"], default="sentence",
+        help="KV-MemNN values: the statement (default) or its last word (window memories)",
+    )  # fmt: skip
+    p.add_argument(
+        "--kv-output", choices=["tied", "separate"], default="tied",
+        help="KV-MemNN answers: through the last value embedding (the paper's B = A, "
+        "default) or a separate output layer",
+    )  # fmt: skip
+    p.add_argument(
+        "--kv-map-lr", type=float, default=0.1,
+        help="KV-MemNN: the maps R_h's learning rate as a share of the embeddings' (0.1)",
+    )  # fmt: skip
     p.add_argument("--memories", type=int, default=50)
     p.add_argument("--noise", type=float, default=0.1, help="random-noise empty memories")
     p.add_argument(
@@ -335,6 +489,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--table", action="store_true", help="print --out as a markdown table, train nothing"
     )
+    p.add_argument(
+        "--plot", type=Path, metavar="PNG",
+        help="draw --out's per-task errors and validation curves into PNG, train nothing "
+        "(needs matplotlib: the bench extra)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     dnc = args.model == "dnc"
     args.epochs = args.epochs or (20 if dnc else 60 if args.joint else 100)
@@ -354,6 +513,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(markdown_table(json.loads(args.out.read_text())))
         return 0
+    if args.plot:
+        plot(json.loads(args.out.read_text()), args.plot)
+        print(f"wrote {args.plot}")
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     if not (args.data / args.setting).is_dir():
@@ -363,9 +526,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = run_joint(tasks, args) if args.joint else run_per_task(tasks, args)
     mean_error, failed = summarise(result["per_task"])
+    spread = restart_spread(result["runs"]) if args.joint else None
     key = args.model + ("" if args.joint else "_per_task")
-    if args.model == "kvmemnn" and args.kv_embeddings != "shared":
-        key += f"_{args.kv_embeddings}"
+    if args.model == "kvmemnn":
+        key += kv_suffix(args)
     key += "" if args.setting == "en" else f"_{args.setting.replace('-', '')}"
     paper = paper_figures(args.model, args.joint, args.setting)
     entry = {
@@ -375,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         "setting": args.setting,
         "joint": args.joint,
         "config": {k: v for k, v in vars(args).items() if k not in ("data", "out", "verbose")},
+        "selection": "the run with the lowest training error, of config.runs (the paper's)",
         "runs": result["runs"],
+        "all_runs": spread,
         "training_seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),
         "notes": [d.note for d in tasks.values() if d.note],
@@ -385,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     print_table(key, entry, paper)
+    if spread:
+        print(
+            f"all {len(result['runs'])} runs: mean error {spread['mean']:.2f} "
+            f"(sd {spread['sd']:.2f}, {spread['min']:.2f} to {spread['max']:.2f})"
+        )
     print(f"training and testing took {entry['training_seconds']:.0f} s")
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results[key] = entry

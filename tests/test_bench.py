@@ -117,6 +117,39 @@ def test_babi_bench_writes_the_documented_entry_and_keeps_the_others(tmp_path: P
     assert babi.main(["--data", str(tmp_path / "missing"), "--out", str(out)]) == 2
 
 
+def test_babi_bench_keeps_every_restart_and_reports_the_lowest_training_error(
+    tmp_path: Path,
+) -> None:
+    from tests.test_memnets import where_is_task
+
+    folder = tmp_path / "babi" / "en"
+    folder.mkdir(parents=True)
+    for task, seed in ((1, 1), (2, 3)):
+        (folder / f"qa{task}_x_train.txt").write_text(where_is_task(60, seed=seed))
+        (folder / f"qa{task}_x_test.txt").write_text(where_is_task(20, seed=seed + 1))
+    out = tmp_path / "babi.json"
+    babi = bench_module("babi")
+    common = ["--data", str(tmp_path / "babi"), "--tasks", "1", "2", "--joint", "--dim", "8"]
+    common += ["--epochs", "3", "--linear-start-epochs", "1", "--out", str(out)]
+    assert babi.main([*common, "--model", "memn2n", "--runs", "3"]) == 0  # in lockstep
+    assert (
+        babi.main([*common, "--model", "kvmemnn", "--runs", "2", "--kv-values", "last_word"]) == 0
+    )
+    results = json.loads(out.read_text())
+    assert set(results) == {"memn2n", "kvmemnn_last_word"}
+    for key, count in (("memn2n", 3), ("kvmemnn_last_word", 2)):
+        entry = results[key]
+        runs = entry["runs"]
+        assert len(runs) == count and all(len(run["curve"]) == 4 for run in runs)
+        best = min(runs, key=lambda run: run["train_error"])
+        assert entry["per_task"] == best["per_task"] and set(best["per_task"]) == {"1", "2"}
+        means = [run["mean_error"] for run in runs]
+        assert entry["all_runs"]["min"] == min(means) and entry["all_runs"]["max"] == max(means)
+    picture = tmp_path / "babi.png"
+    assert babi.main(["--plot", str(picture), "--out", str(out)]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_babi_bench_paper_figures_match_the_papers_summary_rows() -> None:
     babi = bench_module("babi")
     for column, mean, failed in (
