@@ -174,7 +174,8 @@ def train_lockstep(
     out = []
     for r in range(restarts.restarts):
         model = restarts.restart(r)
-        line = describe_run(model, data, valid, args.seed, seconds, args.epochs)
+        epochs = args.linear_start_epochs + args.epochs  # the last epoch's weights
+        line = describe_run(model, data, valid, args.seed, seconds, epochs)
         line["restart"] = r
         line["curve"] = [round(100 * epoch[r], 2) for epoch in history.valid_error]
         print(f"  {label} restart {r + 1}: {summary_of(line)}", flush=True)
