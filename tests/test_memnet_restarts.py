@@ -155,4 +155,4 @@ def test_kv_memnn_last_word_values_and_tied_output() -> None:
     torch.testing.assert_close(kv(story, question), kv(story, question, last_words(story)))
     with torch.no_grad():  # tied: the answers are read through the last hop's value embedding
         kv.embeddings[-1].embedding.weight[8] = 0.0
-    assert float(kv(story, question)[0, 8]) == 0.0
+        assert float(kv(story, question)[0, 8]) == 0.0
