@@ -438,7 +438,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--no-lockstep", dest="lockstep", action="store_false",
-        help="MemN2N: train the restarts one after another (default: all at once)",
+        help="MemN2N and the default KV-MemNN: train the restarts one after another "
+        "(default: all at once)",
     )  # fmt: skip
     p.add_argument(
         "--empty-slots", choices=["read", "masked"], default="read",

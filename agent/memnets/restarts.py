@@ -29,7 +29,7 @@ from agent.memnets.attention import memory_attention
 from agent.memnets.babi import Batch
 from agent.memnets.kvmemnn import KeyValueMemoryNetwork
 from agent.memnets.memn2n import MemN2N
-from agent.memnets.train import epoch_batches, trimmed
+from agent.memnets.train import epoch_batches, phases, trimmed
 
 NO_NOISE = torch.Generator()  # never drawn from: noisy_times with rate 0 draws nothing
 
@@ -233,8 +233,7 @@ def train_restarts(
     history = RestartHistory()
     lengths = data.story.ne(0).any(-1).sum(-1)  # (N,)
     depth = data.story.shape[1]
-    phases = [(True, linear_start_epochs, linear_start_epochs + 1)] if linear_start_epochs else []
-    for linear, count, anneal in [*phases, (False, epochs, anneal_every)]:
+    for linear, count, anneal in phases(linear_start_epochs, epochs, anneal_every):
         model.linear_start = linear
         steps = torch.optim.SGD(model.param_groups(lr))
         schedule = torch.optim.lr_scheduler.StepLR(steps, anneal, gamma=0.5)

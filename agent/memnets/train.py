@@ -110,6 +110,23 @@ def make_optimiser(model: nn.Module, kind: str, lr: float) -> torch.optim.Optimi
     raise ValueError(f"unknown optimiser {kind!r}: sgd or adam")
 
 
+def zero_nil(model: nn.Module) -> None:
+    """Every bag embedding's nil word (padding) back to zero, as the authors' code does after
+    each update."""
+    for module in model.modules():
+        if isinstance(module, BagEmbedding):
+            module.zero_nil()
+
+
+def phases(linear_start_epochs: int, epochs: int, anneal_every: int) -> list[tuple[bool, int, int]]:
+    """(linear start?, epochs, halve the rate every) for each phase of training: the linear
+    start at a constant rate, when there is one, then the rest with the softmax."""
+    rest = (False, epochs, anneal_every)
+    if linear_start_epochs <= 0:
+        return [rest]
+    return [(True, linear_start_epochs, linear_start_epochs + 1), rest]
+
+
 def train(
     model: nn.Module,
     data: Batch,
@@ -140,11 +157,9 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     history = History()
     lengths = data.story.ne(0).any(-1).sum(-1)  # (N,): memories in each story
-    phases = [(False, epochs, anneal_every)]
-    if linear_start_epochs > 0 and hasattr(model, "linear_start"):
-        phases.insert(0, (True, linear_start_epochs, linear_start_epochs + 1))
+    linear_start = linear_start_epochs if hasattr(model, "linear_start") else 0
     best: tuple[int, dict[str, torch.Tensor]] | None = None  # (epoch, weights)
-    for linear, count, anneal in phases:
+    for linear, count, anneal in phases(linear_start, epochs, anneal_every):
         if hasattr(model, "linear_start"):  # only models that have the flag get it
             model.linear_start = linear  # type: ignore[assignment]
         steps = make_optimiser(model, optimiser, lr)
@@ -160,11 +175,7 @@ def train(
                 for parameter in model.parameters():
                     nn.utils.clip_grad_norm_(parameter, clip)
                 steps.step()
-                for (
-                    module
-                ) in model.modules():  # the nil word embeds to zero, as in the paper's code
-                    if isinstance(module, BagEmbedding):
-                        module.zero_nil()
+                zero_nil(model)
             schedule.step()
             valid_loss, error = loss_and_error(model, valid)
             history.valid_loss.append(valid_loss)
