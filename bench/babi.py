@@ -18,7 +18,8 @@ Test error per task, mean error, and failed tasks (error > 5%) go to the table a
      "valid_error", "curve", "per_task", "mean_error", ..}], "all_runs": {"mean", "sd", "min",
      "max"}, "training_seconds": .., "machine": {..}, "paper": {..}}}
 
-Keys are the model name, with "_per_task" added for per-task runs, "_<setting>" for 10k, and
+Keys are the model name, with "_per_task" added for per-task runs, "_masked" with
+`--empty-slots masked`, "_<setting>" for 10k, and
 the KV-MemNN's choices that differ from its defaults (adjacent embeddings, sentence values,
 tied output, maps at 0.1 of the learning rate).
 Defaults are the paper's: 3 hops; joint d = 50, 30 linear-start epochs then 60, the learning
@@ -533,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     key = args.model + ("" if args.joint else "_per_task")
     if args.model == "kvmemnn":
         key += kv_suffix(args)
+    key += "_masked" if args.empty_slots == "masked" and args.model != "dnc" else ""
     key += "" if args.setting == "en" else f"_{args.setting.replace('-', '')}"
     paper = paper_figures(args.model, args.joint, args.setting)
     entry = {

@@ -135,8 +135,10 @@ def test_babi_bench_keeps_every_restart_and_reports_the_lowest_training_error(
     assert (
         babi.main([*common, "--model", "kvmemnn", "--runs", "2", "--kv-values", "last_word"]) == 0
     )
+    assert babi.main([*common, "--model", "memn2n", "--empty-slots", "masked"]) == 0
     results = json.loads(out.read_text())
-    assert set(results) == {"memn2n", "kvmemnn_last_word"}
+    assert set(results) == {"memn2n", "kvmemnn_last_word", "memn2n_masked"}
+    assert results["memn2n_masked"]["config"]["empty_slots"] == "masked"
     for key, count in (("memn2n", 3), ("kvmemnn_last_word", 2)):
         entry = results[key]
         runs = entry["runs"]
