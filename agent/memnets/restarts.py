@@ -3,8 +3,10 @@
 one with the lowest training error").
 
 Each restart has its own weights (drawn like MemN2N's) and its own random-noise draws; all
-see the same batches in the same order. A step runs every restart at once, which on a CPU
-costs about as much as one MemN2N step: the per-step work is small and mostly overhead.
+see the same batches in the same order. A step runs every restart at once: on this project's
+2-core CPU a step of 10 restarts took 23.5 ms against 5.5 ms for one, the per-step work being
+small and mostly overhead. With `hop_maps` each restart is the KV-MemNN in its adjacent,
+sentence-value, tied-output form (MemN2N plus the maps R_h).
 
 The sentence embeddings are dense matrix products instead of lookups. With the position
 encoding l_kj = 1 + a_k b_j, where a_k = 4 (k - (d+1)/2) / d and b_j = (j - (J+1)/2) / J,
@@ -13,7 +15,8 @@ encoding l_kj = 1 + a_k b_j, where a_k = 4 (k - (d+1)/2) / d and b_j = (j - (J+1
 
 so a batch of sentences is two bag matrices (n and w, V columns each) and one product with
 every restart's and every hop's embeddings side by side. `restart(r)` gives restart r as a
-plain MemN2N, the same function (tests/test_memnets.py checks it).
+plain MemN2N (or KeyValueMemoryNetwork), the same function (tests/test_memnet_restarts.py
+checks it).
 """
 
 from __future__ import annotations
