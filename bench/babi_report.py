@@ -74,10 +74,15 @@ def markdown_table(results: dict[str, Any]) -> str:
         return (family.index(name) if name in family else len(family), key)
 
     keys = sorted(results, key=order)
+    papers: dict[str, dict[str, float]] = {}  # key -> the paper's figures, each shown once
+    for key in keys:
+        figures = results[key].get("paper", {}).get("per_task")
+        if figures and figures not in papers.values():
+            papers[key] = figures
     header = ["task"]
     for key in keys:
         header.append(f"{key} ({results[key]['setting']})")
-        if results[key].get("paper", {}).get("per_task"):
+        if key in papers:
             header.append(f"paper: {key}")
     rows = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
 
@@ -88,9 +93,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         out = []
         for key in keys:
             out.append(shown(pick(results[key])))
-            paper = results[key].get("paper", {}).get("per_task")
-            if paper:
-                out.append(shown(pick({**results[key], "per_task": paper, "paper_row": True})))
+            if key in papers:
+                paper_row = {**results[key], "per_task": papers[key], "paper_row": True}
+                out.append(shown(pick(paper_row)))
         return out
 
     for task in map(str, TASKS):

@@ -177,6 +177,15 @@ def test_babi_table_puts_the_papers_figures_beside_ours(
     assert lines[0] == "| task | memn2n (en) | paper: memn2n |"
     assert "| 19 | 90.0 | 88.0 |" in lines
     assert lines[-2] == "| mean | 5.5 | 12.4 |" and lines[-1] == "| failed (> 5%) | 1 | 11 |"
+    # a second entry with the same paper figures (an ablation) does not repeat the column
+    masked = {**entry, "mean_error": 7.0, "paper": {"per_task": paper}}
+    out.write_text(
+        json.dumps({"memn2n": {**entry, "paper": {"per_task": paper}}, "memn2n_masked": masked})
+    )
+    assert babi.main(["--table", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| task | memn2n (en) | paper: memn2n | memn2n_masked (en) |"
+    assert lines[-2] == "| mean | 5.5 | 12.4 | 7.0 |"
 
 
 def test_longmemeval_bench_scores_every_variant_on_a_fixture(tmp_path: Path) -> None:
