@@ -30,6 +30,7 @@ from agent.reindex import ReindexActions
 from agent.review import ReviewActions, propose
 from agent.settings import Settings
 from agent.text import clean_message
+from agent.tool_calls import ToolCalls
 from agent.turn import (
     USER_SPEAKER,
     Answered,
@@ -74,7 +75,9 @@ class TurnStart:
     freed: list[Written] = field(default_factory=list)  # at capacity, the least used
 
 
-class Agent(MemoryActions, ProfileActions, ReviewActions, ReindexActions, ConversationActions):
+class Agent(
+    MemoryActions, ProfileActions, ReviewActions, ReindexActions, ConversationActions, ToolCalls
+):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], models: Models) -> None:
         self.settings = settings
         self.sessions = sessions

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from agent.callers import is_caller_label
 from agent.errors import NotFoundError, UsageError
 from agent.memory.store import ReadResult, Written
 from agent.memory.unit import current_usage
@@ -39,6 +41,9 @@ class MemoryDetail:
     previous: Memory | None = None  # temporal links: the turn memory written before / after
     next: Memory | None = None
     conversation: ChatSession | None = None  # the source turn's session
+    # The program behind each read or change made by another program's call (turn id ->
+    # "mcp: Claude Code"); the chat's own turns are not in it.
+    callers: dict[int, str] = field(default_factory=dict)
 
 
 def slot_of_key(key: str) -> str:
@@ -64,6 +69,12 @@ class MemoryActions:
             self.profile_id(), text, k or st.read_k, hops or st.hops, st.tau, st.hop_lambda
         )
 
+    def memory_dates(self, ids: list[int]) -> dict[int, tuple[datetime, datetime]]:
+        """When each of the profile's memories `ids` was created and last updated."""
+        with self.sessions() as s:
+            found = repo.get_memories(s, self.profile_id(), ids)
+        return {i: (m.created_at, m.updated_at) for i, m in found.items()}
+
     def list_memories(self, kind: str | None = None) -> list[Memory]:
         """The profile's memories by id, `usage` as of now (decayed since its last use)."""
         if kind is not None and kind not in MEMORY_KINDS:
@@ -80,12 +91,19 @@ class MemoryActions:
             memory.usage = current_usage(memory, self.store.half_life_s, now)
         return memories
 
-    def add_memory(self, key: str, value: str, kind: str = "fact") -> Written:
-        """Add a memory by hand; the same key (case-insensitive) updates it instead."""
+    def checked_memory(self, key: str, value: str, kind: str) -> tuple[str, str]:
+        """The key and value of a memory to add, cleaned, or a UsageError saying what is wrong."""
         if kind not in WRITABLE_KINDS:
             raise UsageError(f"kind must be one of {', '.join(WRITABLE_KINDS)}, not {kind!r}")
         limit = self.settings.max_message_chars
-        key, value = clean_message(key, limit, "key"), clean_message(value, limit, "value")
+        return clean_message(key, limit, "key"), clean_message(value, limit, "value")
+
+    def add_memory(
+        self, key: str, value: str, kind: str = "fact", turn_id: int | None = None
+    ) -> Written:
+        """Add a memory by hand; the same key (case-insensitive) updates it instead. `turn_id`:
+        the call of another program that asked for it (logged with the change)."""
+        key, value = self.checked_memory(key, value, kind)
         profile_id = self.profile_id(create=True)
         key_vec, value_vec = self.store.encoder.encode([address_text(key, value, False), value])
         with self.store.unit(profile_id) as unit:
@@ -97,6 +115,8 @@ class MemoryActions:
                 value=value,
                 key_vec=key_vec,
                 value_vec=value_vec,
+                turn_id=turn_id,
+                from_turn=False,
             )
         if written is None:  # already held exactly: report the memory as it is
             with self.sessions() as s:
@@ -133,8 +153,16 @@ class MemoryActions:
                 linked.get(memory.next_id) if memory.next_id else None,
                 get_session(s, profile_id, turn.session_id) if turn is not None else None,
             )
+            detail.callers.update(self._callers(s, profile_id, detail))
         self._usage_now([detail.memory])
         return detail
+
+    @staticmethod
+    def _callers(s: Session, profile_id: int, detail: MemoryDetail) -> dict[int, str]:
+        """The other programs behind the detail's reads and changes, by turn id."""
+        turns = [r.turn_id for r in detail.reads] + [e.turn_id for e in detail.history if e.turn_id]
+        labels = repo.session_labels(s, profile_id, turns)
+        return {turn: label for turn, label in labels.items() if is_caller_label(label)}
 
     def history(self, memory_id: int) -> list[MemoryEvent]:
         """The events of a memory, also after it was forgotten."""
@@ -155,18 +183,21 @@ class MemoryActions:
             found = repo.derived_memories(s, memory.profile_id, memory.source_turn_id)
         return [m for m in found if m.id != memory_id]
 
-    def forget(self, memory_id: int, with_derived: bool = False) -> Memory:
+    def forget(
+        self, memory_id: int, with_derived: bool = False, turn_id: int | None = None
+    ) -> Memory:
         """Forget a memory (logged); `with_derived` also forgets what was extracted from the
-        same turn when it is a turn memory (see `derived_from`)."""
+        same turn when it is a turn memory (see `derived_from`). `turn_id`: the call of another
+        program that asked for it (logged with the forgetting)."""
         derived = self.derived_from(memory_id) if with_derived else []
         profile_id = self.profile_id()
         with self.store.unit(profile_id) as unit:
             memory = self._memory(unit.session, profile_id, memory_id)
-            unit.remove(memory, "forget")
+            unit.remove(memory, "forget", turn_id=turn_id)
             for other in repo.get_memories(
                 unit.session, profile_id, [m.id for m in derived]
             ).values():
-                unit.remove(other, "forget")
+                unit.remove(other, "forget", turn_id=turn_id)
         return memory
 
     def set_pinned(self, memory_id: int, pinned: bool) -> Memory:

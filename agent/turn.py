@@ -106,9 +106,12 @@ def elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def record_user_turn(unit: Unit, session_id: int, text: str, read: ReadResult) -> int:
-    """The user turn and what it read: the weights of each hop, and the DNC usage update."""
-    turn = repo.add_turn(unit.session, repo.new_turn(unit.profile_id, session_id, "user", text))
+def record_user_turn(
+    unit: Unit, session_id: int, text: str, read: ReadResult, role: str = "user"
+) -> int:
+    """The user turn (or another program's call, role "tool") and what it read: the weights of
+    each hop, and the DNC usage update."""
+    turn = repo.add_turn(unit.session, repo.new_turn(unit.profile_id, session_id, role, text))
     repo.record_reads(
         unit.session,
         turn.id,

@@ -37,6 +37,8 @@ from storage.vector_column import Embedding
 MEMORY_KINDS = ("turn", "preference", "fact", "note")
 EVENT_ACTIONS = ("add", "update", "forget", "free", "pin", "unpin", "import")
 PROPOSAL_STATUSES = ("pending", "accepted", "rejected")
+CONVERSATION_ROLES = ("user", "assistant")
+TURN_ROLES = (*CONVERSATION_ROLES, "tool")
 
 # Named constraints so Alembic batch migrations can refer to them.
 NAMING = {
@@ -133,7 +135,9 @@ class Turn(Base):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(20))  # user | assistant
+    # user | assistant | tool (a call from another program, e.g. an MCP client's search: it
+    # reads or writes memory, and is never part of the conversation the model sees)
+    role: Mapped[str] = mapped_column(String(20))
     speaker: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
     # complete | stopped (the user stopped the reply) | cut (the model failed mid-reply); what

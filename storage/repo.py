@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.chain import TurnChain
 from storage.ids import storable
 from storage.models import (
+    CONVERSATION_ROLES,
     ChatSession,
     Memory,
     MemoryEvent,
@@ -146,9 +147,13 @@ def add_turn(s: Session, turn: Turn) -> Turn:
 
 
 def recent_turns(s: Session, profile_id: int, n: int) -> list[Turn]:
-    """The last `n` turns of the profile, oldest first."""
+    """The last `n` turns of the conversation (user and assistant; not other programs' calls),
+    oldest first."""
     rows = s.scalars(
-        select(Turn).where(Turn.profile_id == profile_id).order_by(Turn.id.desc()).limit(n)
+        select(Turn)
+        .where(Turn.profile_id == profile_id, Turn.role.in_(CONVERSATION_ROLES))
+        .order_by(Turn.id.desc())
+        .limit(n)
     ).all()
     return list(reversed(rows))
 
@@ -188,6 +193,19 @@ def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20
             .limit(limit)
         )
     )
+
+
+def session_labels(s: Session, profile_id: int, turn_ids: Iterable[int]) -> dict[int, str]:
+    """The label of each turn's session (e.g. "chat", "mcp: Claude Code"), by turn id."""
+    wanted = [i for i in set(turn_ids) if storable(s, i)]
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(Turn.id, ChatSession.label)
+        .join(ChatSession, ChatSession.id == Turn.session_id)
+        .where(Turn.profile_id == profile_id, Turn.id.in_(wanted))
+    ).all()
+    return {turn_id: label for turn_id, label in rows}
 
 
 # ---------------------------------------------------------------- memories
@@ -301,15 +319,17 @@ def update_memory(
     value_emb: bytes,
     key_terms: bytes | None = None,
     turn_id: int | None = None,
+    from_turn: bool = True,
 ) -> None:
     """Erase and write in place, logging the old value; `key_terms` are the new key's (None:
-    not computed)."""
+    not computed). The turn `turn_id` becomes the memory's source unless `from_turn` is False
+    (another program's call changed it: nothing was extracted from that turn)."""
     old = (memory.key_text, memory.value_text)
     memory.key_text, memory.value_text = key_text, value_text
     memory.key_terms = key_terms
     memory.key_emb, memory.value_emb = key_emb, value_emb
     memory.updated_at = utcnow()
-    if turn_id is not None:
+    if turn_id is not None and from_turn:
         memory.source_turn_id = turn_id
     s.flush()
     log_event(s, memory, "update", old=old, turn_id=turn_id)

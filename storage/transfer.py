@@ -32,6 +32,7 @@ from storage.models import (
     EVENT_ACTIONS,
     MEMORY_KINDS,
     PROPOSAL_STATUSES,
+    TURN_ROLES,
     Base,
     ChatSession,
     Memory,
@@ -59,7 +60,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("memory_events", "action"): EVENT_ACTIONS,
     ("proposals", "kind"): ("preference", "fact", "note"),
     ("proposals", "status"): PROPOSAL_STATUSES,
-    ("turns", "role"): ("user", "assistant"),
+    ("turns", "role"): TURN_ROLES,
     ("turns", "status"): ("complete", "stopped", "cut"),
 }
 

@@ -18,12 +18,14 @@ print(sorted(loaded & {forbidden!r}))
 @pytest.mark.parametrize(
     ("module", "forbidden"),
     [
-        ("storage", {"torch", "textual", "agent", "tui", "transformers"}),
-        ("storage.repo", {"torch", "textual", "agent", "tui", "transformers"}),
-        ("storage.transfer", {"torch", "textual", "agent", "tui", "transformers"}),
-        ("agent.core", {"textual", "tui"}),
-        ("agent.bootstrap", {"textual", "tui"}),
-        ("agent.models.generator", {"textual", "tui"}),
+        ("storage", {"torch", "textual", "agent", "tui", "serve", "transformers"}),
+        ("storage.repo", {"torch", "textual", "agent", "tui", "serve", "transformers"}),
+        ("storage.transfer", {"torch", "textual", "agent", "tui", "serve", "transformers"}),
+        ("agent.core", {"textual", "tui", "serve", "mcp"}),
+        ("agent.bootstrap", {"textual", "tui", "serve", "mcp"}),
+        ("agent.models.generator", {"textual", "tui", "serve"}),
+        # the servers sit beside the UI, above the agent: neither loads the other
+        ("serve.mcp_server", {"textual", "transformers"}),
     ],
 )
 def test_import_layers(module: str, forbidden: set[str]) -> None:
@@ -38,6 +40,7 @@ def test_import_layers(module: str, forbidden: set[str]) -> None:
 
 def test_listing_memories_loads_no_model_library() -> None:
     """`memchat memories list` must start fast: the CLI imports transformers only on demand."""
-    code = CHECK.format(module="tui.cli", forbidden={"transformers", "textual"})
+    forbidden = {"transformers", "textual", "mcp", "uvicorn", "starlette"}
+    code = CHECK.format(module="tui.cli", forbidden=forbidden)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

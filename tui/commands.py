@@ -20,6 +20,7 @@ from tui.profile_commands import PROFILE_HANDLERS
 from tui.reindex_command import reindex
 from tui.render import dump
 from tui.review_commands import REVIEW_HANDLERS
+from tui.serve_command import SERVE_HANDLERS
 from tui.terminal import confirm
 
 if TYPE_CHECKING:
@@ -143,9 +144,11 @@ def memories_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
 
 
 def memories_search(args: argparse.Namespace, make_agent: MakeAgent) -> int:
-    result = make_agent().search(args.query, args.k, args.hops)
+    agent = make_agent()
+    result = agent.search(args.query, args.k, args.hops)
     if args.json:
-        dump(render.search_json(args.query, result))
+        dates = agent.memory_dates([i.id for hop in result.hops for i in hop])
+        dump(render.search_json(args.query, result, dates))
         return 0
     for number, hop in enumerate(result.hops, start=1):
         if len(result.hops) > 1:
@@ -178,12 +181,14 @@ def memories_show(args: argparse.Namespace, make_agent: MakeAgent) -> int:
     )
     for line in render.chain_lines(detail):
         print(line)
-    print("history:\n" + "\n".join("  " + line for line in render.event_lines(detail.history)))
+    history = render.event_lines(detail.history, detail.callers)
+    print("history:\n" + "\n".join("  " + line for line in history))
     if detail.reads:
         print(
             "read by turns:\n"
             + "\n".join(
-                f"  turn {r.turn_id}: weight {r.weight:.3f} (rank {r.rank + 1})"
+                f"  turn {r.turn_id}{render.caller_note(detail.callers, r.turn_id)}: "
+                f"weight {r.weight:.3f} (rank {r.rank + 1})"
                 for r in detail.reads
             )
         )
@@ -320,6 +325,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("backup", None): backup,
     **DB_HANDLERS,
     **HISTORY_HANDLERS,
+    **SERVE_HANDLERS,
     ("reindex", None): reindex,
     ("models", None): models,
     ("eval", "locomo"): eval_locomo,

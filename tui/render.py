@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agent.text import counted
@@ -57,20 +58,30 @@ def event_json(e: MemoryEvent) -> dict[str, Any]:
     }
 
 
-def read_json(r: TurnRead) -> dict[str, Any]:
+def read_json(r: TurnRead, reader: str | None = None) -> dict[str, Any]:
+    """One read of a memory; `reader`: the other program that made it (None: the chat)."""
     return {
         "turn_id": r.turn_id,
+        "reader": reader,
         "rank": r.rank,
         "weight": round(r.weight, 6),
         "score": round(r.score, 6),
     }
 
 
-def search_json(query: str, result: ReadResult) -> dict[str, Any]:
+def search_json(
+    query: str, result: ReadResult, dates: dict[int, tuple[datetime, datetime]] | None = None
+) -> dict[str, Any]:
+    """A read as `memories search --json` gives it; `dates`: each memory's (created, updated)."""
+
+    def item(i: ReadItem) -> dict[str, Any]:
+        created, updated = (dates or {}).get(i.id, (None, None))
+        return {**i.as_json(), "created_at": iso(created), "updated_at": iso(updated)}
+
     return {
         "query": query,
-        "results": [i.as_json() for i in result.results],
-        "hops": [{"results": [i.as_json() for i in hop]} for hop in result.hops],
+        "results": [item(i) for i in result.results],
+        "hops": [{"results": [item(i) for i in hop]} for hop in result.hops],
         "elapsed_ms": round(result.elapsed_ms, 2),
     }
 
@@ -79,7 +90,7 @@ def detail_json(d: MemoryDetail) -> dict[str, Any]:
     return {
         **memory_json(d.memory),
         "history": [event_json(e) for e in d.history],
-        "reads": [read_json(r) for r in d.reads],
+        "reads": [read_json(r, d.callers.get(r.turn_id)) for r in d.reads],
         "source_turn": turn_json(d.source_turn) if d.source_turn else None,
         "derived": [memory_json(m) for m in d.siblings],
         "previous": memory_json(d.previous) if d.previous else None,
@@ -125,6 +136,12 @@ def turn_json(t: Turn) -> dict[str, Any]:
     }
 
 
+def caller_note(callers: dict[int, str], turn_id: int | None) -> str:
+    """' (mcp: Claude Code)' when another program made turn `turn_id`, else ''."""
+    caller = callers.get(turn_id) if turn_id is not None else None
+    return f" ({one_line(caller, 60)})" if caller else ""
+
+
 def dump(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -168,7 +185,8 @@ def memory_lines(memories: list[Memory]) -> list[str]:
     return [head, *rows]
 
 
-def event_lines(events: list[MemoryEvent]) -> list[str]:
+def event_lines(events: list[MemoryEvent], callers: dict[int, str] | None = None) -> list[str]:
+    """One line per change; `callers`: the other programs behind some turns (by turn id)."""
     lines = []
     for e in events:
         change = {
@@ -177,7 +195,9 @@ def event_lines(events: list[MemoryEvent]) -> list[str]:
             "forget": f"(was {one_line(e.old_value or '')})",
             "free": f"(was {one_line(e.old_value or '')}; least used at capacity)",
         }.get(e.action, "")
-        turn = f" (turn {e.turn_id})" if e.turn_id else ""
+        caller = (callers or {}).get(e.turn_id) if e.turn_id else None
+        by = f", {one_line(caller, 60)}" if caller else ""
+        turn = f" (turn {e.turn_id}{by})" if e.turn_id else ""
         lines.append(f"{iso(e.created_at)}  {e.action:<7} {change}{turn}")
     return lines
 

@@ -67,6 +67,7 @@ class Unit:
         key_vec: torch.Tensor,
         value_vec: torch.Tensor,
         turn_id: int | None = None,
+        from_turn: bool = True,
     ) -> None:
         self._writing_vectors()
         repo.update_memory(
@@ -78,6 +79,7 @@ class Unit:
             value_emb=vector_to_blob(value_vec),
             key_terms=key_terms(key),
             turn_id=turn_id,
+            from_turn=from_turn,
         )
         memory.usage, memory.used_at = 1.0, utcnow()  # a write with weight 1
         self.puts.append(memory)

@@ -33,8 +33,11 @@ def write_slot(
     key_vec: torch.Tensor,
     value_vec: torch.Tensor,
     turn_id: int | None = None,
+    from_turn: bool = True,
 ) -> Written | None:
     """Update the memory that holds `slot` (erase + write, old value logged), or allocate one.
+    `turn_id` is the turn the change is logged with; a new memory's source turn too unless
+    `from_turn` is False (another program's call added it: it was not extracted from a turn).
 
     Returns None when the memory already holds exactly this key and value.
     """
@@ -48,7 +51,7 @@ def write_slot(
                 value_text=value,
                 key_emb=vector_to_blob(key_vec),
                 value_emb=vector_to_blob(value_vec),
-                source_turn_id=turn_id,
+                source_turn_id=turn_id if from_turn else None,
             ),
             turn_id=turn_id,
         )
@@ -56,7 +59,7 @@ def write_slot(
     if (existing.key_text, existing.value_text, existing.kind) == (key, value, kind):
         return None
     existing.kind = kind
-    unit.update(existing, key, value, key_vec, value_vec, turn_id=turn_id)
+    unit.update(existing, key, value, key_vec, value_vec, turn_id=turn_id, from_turn=from_turn)
     return Written(existing.id, kind, key, value, "update")
 
 

@@ -17,6 +17,7 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
+from agent.callers import is_caller_label
 from tui.render import bar, imported_from, one_line
 from tui.terminal import neutralise
 from tui.widgets.labels import hop_path, minute, stamp
@@ -33,7 +34,7 @@ HINT = "Select a memory to see its history."
 EVENT_NOTES = {"free": "freed at capacity: the least used", "forget": "forgotten"}
 
 
-def event_content(event: MemoryEvent) -> Content:
+def event_content(event: MemoryEvent, caller: str | None = None) -> Content:
     """One history line: time, action, then old -> new (key and value, literally)."""
     if event.old_key == event.new_key and event.old_value is not None:
         old, new = event.old_value, event.new_value or ""  # the value changed, the key did not
@@ -45,7 +46,8 @@ def event_content(event: MemoryEvent) -> Content:
     else:
         change = Content(new or old)
     note = f" ({EVENT_NOTES[event.action]})" if event.action in EVENT_NOTES else ""
-    turn = f" (turn {event.turn_id})" if event.turn_id is not None else ""
+    by = f", {one_line(caller, 40)}" if caller else ""  # another program's call made it
+    turn = f" (turn {event.turn_id}{by})" if event.turn_id is not None else ""
     return Content.assemble(
         (stamp(event.created_at), MUTED), "  ", (f"{event.action:<7}", "bold"), " ", change,
         (note + turn, MUTED),
@@ -59,11 +61,13 @@ def _pair(key: str | None, value: str | None) -> str:
     return neutralise((value or "") if key == value else f"{key or ''} = {value or ''}")
 
 
-def read_content(read: TurnRead) -> Content:
-    """One read: the turn, the weight (bar and number) and the rank it had in that read."""
+def read_content(read: TurnRead, caller: str | None = None) -> Content:
+    """One read: the turn, the weight (bar and number) and the rank it had in that read; then
+    the program that read it, when not the chat ("mcp: Claude Code")."""
+    reader = [("  by ", MUTED), (one_line(caller, 40), "bold")] if caller else []
     return Content.assemble(
         f"turn {read.turn_id:<5} ", (bar(read.weight), "$accent"), f" {read.weight:.3f}",
-        (f"  rank {read.rank + 1}  score {read.score:.2f}", MUTED),
+        (f"  rank {read.rank + 1}  score {read.score:.2f}", MUTED), *reader,
     )  # fmt: skip
 
 
@@ -95,8 +99,12 @@ def source_content(detail: MemoryDetail) -> Content:
     if source is not None:
         who = f"{source.role} ({source.speaker})" if source.speaker else source.role
         head = f"turn {source.id} · {who} · {stamp(source.created_at)}"
-        parts += [(head, MUTED), "\n"]
         conversation = detail.conversation
+        if conversation is not None and is_caller_label(conversation.label):
+            parts += [(head, MUTED), ("  via ", MUTED), (one_line(conversation.label, 40), "bold")]
+        else:
+            parts += [(head, MUTED)]
+        parts += ["\n"]
         if conversation is not None and conversation.source:
             parts += [("imported: ", MUTED), imported_from(conversation), "\n"]
         parts += [neutralise(source.text)]
@@ -108,8 +116,10 @@ def source_content(detail: MemoryDetail) -> Content:
 
 
 def history_content(detail: MemoryDetail) -> Content:
-    parts = _section("History", [event_content(e) for e in detail.history], "no changes logged")
-    reads = [read_content(r) for r in detail.reads]
+    callers = detail.callers
+    events = [event_content(e, callers.get(e.turn_id or 0)) for e in detail.history]
+    parts = _section("History", events, "no changes logged")
+    reads = [read_content(r, callers.get(r.turn_id)) for r in detail.reads]
     parts += ["\n", *_section("Read by turns", reads, "not read by any turn yet")]
     return Content.assemble(*parts)
 
