@@ -29,3 +29,14 @@ def hop_count(text: str) -> int:
     if value > MAX_HOPS:
         raise argparse.ArgumentTypeError(f"{value} hops is out of range (1 to {MAX_HOPS})")
     return value
+
+
+def port_number(text: str) -> int:
+    """A TCP port from 0 to 65535 (0: any free port, reported when listening)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65_535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return value

@@ -19,6 +19,7 @@ from tui.eval_command import add_eval_parser
 from tui.history_command import add_history_parsers
 from tui.reindex_command import add_reindex_parser
 from tui.review_commands import add_review_parsers
+from tui.serve_command import add_serve_parsers
 from tui.terminal import TerminalSafe
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_parser(sub)
     add_history_parsers(sub)
     add_reindex_parser(sub)
+    add_serve_parsers(sub)
     p = sub.add_parser(
         "models", help="the chat model in use, the packaged one, GGUF files found, and served"
     )
