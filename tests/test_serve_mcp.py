@@ -207,3 +207,26 @@ async def test_inspector_shows_the_mcp_client_as_reader(tmp_path: Path) -> None:
     pattern = r"turn 1 +[█·]{10} 1\.000  rank 1  score -?[\d.]+  by mcp: Zed Editor"
     assert re.fullmatch(pattern, read)
     assert re.search(r"update .*Lyon -> .*Paris \(turn 2, mcp: Zed Editor\)", text)
+
+
+async def test_tool_turns_survive_export_and_import(tmp_path: Path) -> None:
+    agent = make_fake_agent(tmp_path / "a")
+    async with connected(agent, "Cursor") as client:
+        await call(client, "add_memory", key="editor", value="Cursor")
+        await call(client, "search_memory", query="which editor")
+    exported = tmp_path / "export.jsonl"
+    agent.export(exported)
+    other = make_fake_agent(tmp_path / "b")
+    counts = other.import_file(exported)
+    assert counts["turns"] == 2
+    restored = [c for c in other.conversations() if c.session.label == "mcp: Cursor"]
+    assert len(restored) == 1 and restored[0].turns == 2
+
+
+def test_serve_mcp_command_serves_the_chosen_profile(run: Any) -> None:
+    """With its input closed at once, the server starts on the profile and ends cleanly."""
+    assert run("profiles", "create", "bob")[0] == 0
+    code, out, err = run("serve", "mcp", "--profile", "bob", "--read-only")
+    assert code == 0, err
+    assert "MCP server for profile 'bob' (read-only) on stdio" in err
+    assert out == ""  # stdout is the protocol's: nothing else may go there
