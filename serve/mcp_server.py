@@ -13,9 +13,12 @@ from collections.abc import Callable
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import PARSE_ERROR, ErrorData, JSONRPCError, ToolAnnotations
 from pydantic import Field
 
 from agent.callers import caller_label
@@ -209,5 +212,34 @@ def run_mcp(agent: Agent, read_only: bool = False) -> int:
         file=sys.stderr,
         flush=True,
     )
-    build_server(agent, read_only).run("stdio")
+    anyio.run(serve_stdio, build_server(agent, read_only))
     return 0
+
+
+async def serve_stdio(server: MCPServer) -> None:
+    """`server.run("stdio")`, except that a line that is not a JSON-RPC message (not JSON, not
+    UTF-8, not a message) is answered with a parse error, as JSON-RPC 2.0 asks, where the SDK
+    drops it silently: the client learns why it got no answer."""
+    lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does the same
+    async with stdio_server() as (from_client, to_client):
+        checked_in, checked = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def answer_bad_lines() -> None:
+            async with checked_in:
+                async for item in from_client:
+                    if isinstance(item, Exception):
+                        await to_client.send(SessionMessage(parse_error(item)))
+                    else:
+                        await checked_in.send(item)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(answer_bad_lines)
+            await lowlevel.run(checked, to_client, lowlevel.create_initialization_options())
+
+
+def parse_error(exc: Exception) -> JSONRPCError:
+    """JSON-RPC's parse error (id null): the first line of what the parser said."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = f"Parse error: the line is not a JSON-RPC message ({reason[:200]})"
+    error = ErrorData(code=PARSE_ERROR, message=message)
+    return JSONRPCError(jsonrpc="2.0", id=None, error=error)

@@ -4,9 +4,13 @@ driven by the MCP SDK's own client; then two clients and the UI on one database 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import queue
 import re
+import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -136,3 +140,51 @@ async def test_two_clients_and_the_ui_share_one_database(tmp_path: Path, model_c
     turn_ids = [m.id for m in memories if m.kind == "turn"]
     linked = [m for m in memories if m.kind == "turn" and m.prev_id is not None]
     assert len(linked) == len(turn_ids) - 1  # one chain of the profile's turns
+
+
+def test_lines_that_are_not_messages_get_a_parse_error(tmp_path: Path, model_cache: Path) -> None:
+    """Raw lines on the server's stdin: bytes that are not UTF-8, text that is not JSON, a call
+    with arguments of the wrong type; each gets an error back, and the server goes on."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", str(tmp_path / "m.db"), "serve", "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=environment(tmp_path, model_cache),
+    )
+    assert server.stdin is not None and server.stdout is not None
+    lines: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(b) for b in server.stdout], daemon=True).start()
+
+    def send(line: bytes | dict[str, Any]) -> None:
+        data = line if isinstance(line, bytes) else json.dumps(line).encode()
+        server.stdin.write(data + b"\n")
+        server.stdin.flush()
+
+    def answer() -> dict[str, Any]:
+        return json.loads(lines.get(timeout=START_S))
+
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+        hello["clientInfo"] = {"name": "raw", "version": "1"}
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+        assert answer()["id"] == 1
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        for bad in (b"\xff\xfe{not utf-8", b"not json at all", b'{"id": 3}'):
+            send(bad)
+            error = answer()
+            assert error["id"] is None and error["error"]["code"] == -32700
+            assert "not a JSON-RPC message" in error["error"]["message"]
+        arguments = {"name": "search_memory", "arguments": {"query": {"nested": 1}}}
+        send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": arguments})
+        refused = answer()
+        assert refused["id"] == 2 and refused["result"]["isError"] is True
+        arguments = {"name": "add_memory", "arguments": {"key": "k", "value": "v"}}
+        send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": arguments})
+        assert answer()["result"]["structuredContent"]["action"] == "add"
+        server.stdin.close()
+        assert server.wait(timeout=60) == 0  # input closed: the server ends cleanly
+    finally:
+        server.kill()
+        server.wait()
