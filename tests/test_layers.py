@@ -26,6 +26,7 @@ print(sorted(loaded & {forbidden!r}))
         ("agent.models.generator", {"textual", "tui", "serve"}),
         # the servers sit beside the UI, above the agent: neither loads the other
         ("serve.mcp_server", {"textual", "transformers"}),
+        ("serve.openai_api", {"textual", "transformers", "mcp"}),
     ],
 )
 def test_import_layers(module: str, forbidden: set[str]) -> None:
