@@ -230,3 +230,11 @@ def test_serve_mcp_command_serves_the_chosen_profile(run: Any) -> None:
     assert code == 0, err
     assert "MCP server for profile 'bob' (read-only) on stdio" in err
     assert out == ""  # stdout is the protocol's: nothing else may go there
+
+
+async def test_conversations_list_names_the_server(agent: Agent, run: Any) -> None:
+    async with connected(agent, "Cursor") as client:  # the command line's database
+        await call(client, "add_memory", key="editor", value="Cursor")
+    code, out, _ = run("conversations", "list")
+    assert code == 0
+    assert re.search(r"^\s+1  mcp\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+1\s+0  mcp: Cursor$", out, re.M)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from agent.callers import is_caller_label
 from agent.errors import MemchatError
 from agent.history.conversation import FORMATS, ExportError, naive_utc
 from agent.history.formats import read_export
@@ -22,6 +23,7 @@ from tui.terminal import confirm
 
 if TYPE_CHECKING:
     from agent.core import Agent
+    from storage.models import ChatSession
 
 MakeAgent = Callable[[], "Agent"]
 
@@ -171,7 +173,7 @@ def conversations_list(args: argparse.Namespace, make_agent: MakeAgent) -> int:
         c = r.session
         name = "(forgotten)" if c.forgotten_at else one_line(c.title or c.label, 50)
         print(
-            f"{c.id:>6}  {c.source or 'chat':<10} {c.started_at:%Y-%m-%d %H:%M} "
+            f"{c.id:>6}  {session_source(c):<10} {c.started_at:%Y-%m-%d %H:%M} "
             f"{r.turns:>5} {r.memories:>8}  {name}"
         )
     return 0
@@ -209,3 +211,11 @@ HISTORY_HANDLERS = {
     ("conversations", "list"): conversations_list,
     ("conversations", "forget"): conversations_forget,
 }
+
+
+def session_source(c: ChatSession) -> str:
+    """Where a session came from: an export's format, the server another program called
+    through (mcp, openai), or the chat."""
+    if c.source:
+        return c.source
+    return c.label.partition(":")[0] if is_caller_label(c.label) else "chat"
