@@ -1,4 +1,4 @@
-"""Hostile input, through the agent API and the command line (fake models).
+"""Hostile input, through the agent API, the command line and both servers (fake models).
 
 Messages, memory keys and values, queries and profile names with control characters, escape
 sequences, lone surrogates, bidi overrides, Rich/Textual markup and lengths around the limit
@@ -13,6 +13,7 @@ generated ones and the cases those lack.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import io
@@ -24,14 +25,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from mcp import Client
+from mcp.types import CallToolResult, Implementation
 
 from agent.core import Agent
 from agent.errors import NotFoundError, UsageError
 from agent.memories import WRITABLE_KINDS
 from agent.text import clean_message, clean_name, clean_text
+from serve.mcp_server import build_server
+from serve.openai_app import build_app
 from storage import repo
 from storage.models import Base
 from tests import engines, postgres
@@ -339,6 +345,109 @@ def test_settings_that_cannot_work_are_refused(
     lone surrogate in the database path raised from deep inside the driver."""
     with pytest.raises(UsageError, match=message.replace("(", r"\(")):
         make_fake_agent(tmp_path, **{setting: value})
+
+
+# ------------------------------------------------------------------ the servers
+
+SERVED = settings(FAST, max_examples=25)  # a connection per example
+
+
+def mcp_call(agent: Agent, tool: str, **arguments: Any) -> CallToolResult:
+    """One MCP tool call through the SDK's client, in process."""
+
+    async def go() -> CallToolResult:
+        info = Implementation(name="hostile", version="1")
+        async with Client(build_server(agent), client_info=info) as client:
+            return await client.call_tool(tool, arguments)
+
+    return asyncio.run(go())
+
+
+def api_post(agent: Agent, body: dict[str, Any]) -> httpx.Response:
+    """One POST /v1/chat/completions to `serve openai`'s app, in process."""
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=build_app(agent))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            # json.dumps escapes a lone surrogate (\ud800), as other clients may send it;
+            # httpx's own encoder refuses it
+            data = json.dumps(body).encode("ascii")
+            headers = {"Content-Type": "application/json"}
+            return await c.post("/v1/chat/completions", content=data, headers=headers)
+
+    return asyncio.run(go())
+
+
+def tool_text(result: CallToolResult) -> str:
+    return " ".join(getattr(part, "text", "") for part in result.content)
+
+
+@SERVED
+@given(key=hostile, value=hostile)
+def test_mcp_add_memory_stores_literally_or_refuses(
+    small_agent: Agent, key: str, value: str
+) -> None:
+    agent = small_agent
+    want_key, want_value = oracle(key, "key"), oracle(value, "value")
+    result = mcp_call(agent, "add_memory", key=key, value=value)
+    refusal = next((w for w in (want_key, want_value) if isinstance(w, UsageError)), None)
+    if refusal is not None:
+        assert result.is_error and tool_text(result).endswith(str(refusal))
+    else:
+        assert not result.is_error, tool_text(result)
+        written = result.structured_content or {}
+        assert (written["key"], written["value"]) == (want_key, want_value)
+        shown = agent.show(written["id"]).memory
+        assert (shown.key_text, shown.value_text) == (want_key, want_value)
+    assert_intact(db_of(agent))
+
+
+@SERVED
+@given(text=hostile, query=hostile)
+def test_mcp_remember_and_search_store_literally_or_refuse(
+    small_agent: Agent, text: str, query: str
+) -> None:
+    agent = small_agent
+    want = oracle(text, "message")
+    result = mcp_call(agent, "remember", text=text)
+    if isinstance(want, UsageError):
+        assert result.is_error and tool_text(result).endswith(str(want))
+    else:
+        turn = next(w for w in (result.structured_content or {})["written"] if w["kind"] == "turn")
+        assert turn["value"] == want and agent.show(turn["id"]).memory.value_text == want
+    want_query = oracle(query, "query")
+    found = mcp_call(agent, "search_memory", query=query, k=3)
+    if isinstance(want_query, UsageError):
+        assert found.is_error and tool_text(found).endswith(str(want_query))
+    else:
+        stored = {m.id: (m.key_text, m.value_text) for m in agent.list_memories()}
+        results = (found.structured_content or {})["results"]
+        assert all(stored[r["id"]] == (r["key"], r["value"]) for r in results)
+    assert_intact(db_of(agent))
+
+
+@SERVED
+@given(message=hostile, stream=st.booleans())
+def test_api_stores_the_message_literally_or_refuses(
+    small_agent: Agent, message: str, stream: bool
+) -> None:
+    agent = small_agent
+    want = oracle(message, "message")
+    before = counts(db_of(agent))
+    said = [{"role": "user", "content": message}]
+    response = api_post(agent, {"model": "memchat", "stream": stream, "messages": said})
+    if isinstance(want, UsageError):
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]["message"]
+        # an empty string is refused as the request's own fault before it is a message
+        assert error == str(want) or (not message.strip() and error.endswith("has no text"))
+        assert counts(db_of(agent)) == before  # refused before anything was written
+        return
+    assert response.status_code == 200, response.text
+    with agent.sessions() as s:
+        user_turns = [t for t in repo.recent_turns(s, agent.profile_id(), 2) if t.role == "user"]
+    assert user_turns[-1].text == want
+    assert_intact(db_of(agent))
 
 
 # ------------------------------------------------------------------ the command line
