@@ -2,7 +2,8 @@
 others as it was, and what one profile reads, searches, lists, shows and exports is its own.
 
 A rule-based state machine runs random sequences of what users do (a turn, add, edit, forget,
-pin and unpin, search, show, history, review proposals, export, reset, import of an export)
+pin and unpin, search, show, history, review proposals, export, reset, import of an export,
+an MCP client's calls, a chat front end's turn through `serve openai` naming a profile)
 on three profiles of one database. Each profile has its own agent, as separate processes
 would; a fourth agent roams between profiles, so key caches of several profiles live in one
 process while others write. After every step the rows of every other profile (profiles,
@@ -13,6 +14,7 @@ Everything runs on SQLite and on PostgreSQL (each_engine).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import shutil
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -32,10 +35,14 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from mcp import Client
+from mcp.types import Implementation
 from sqlalchemy import select
 
 from agent.core import Agent
 from agent.errors import NotFoundError, UsageError
+from serve.mcp_server import build_server
+from serve.openai_app import build_app
 from storage import cache_rows, repo
 from storage.db import StorageError
 from storage.models import ChatSession, Memory, MemoryEvent, Profile, Proposal, Turn, TurnRead
@@ -233,6 +240,26 @@ class Isolation(RuleBasedStateMachine):
         assert all(rows[item.id] == (item.key, item.value) for item in result.results)
         assert sum(item.weight for item in result.results) <= 1.0 + 1e-5
 
+    @rule(name=profiles, query=st.sampled_from(WORDS), key=st.sampled_from(KEYS), pick=picks)
+    def mcp_client(self, name: str, query: str, key: str, pick: int) -> None:
+        """An MCP client of the profile's server: searches, remembers and adds within it; any
+        other profile's memory id is not found."""
+        foreign = self.foreign_id(name, pick)
+        rows = {r["id"]: (r["key_text"], r["value_text"]) for r in self.snapshot(name)["memories"]}
+        with self.only(name):
+            found, refusals = asyncio.run(mcp_session(self.agents[name], query, key, foreign))
+        assert all(rows[r["id"]] == (r["key"], r["value"]) for r in found["results"])
+        assert all(f"no memory {foreign} in profile {name!r}" in text for text in refusals)
+
+    @rule(name=profiles, message=st.sampled_from(MESSAGES), by=st.sampled_from(("user", "header")))
+    def chat_front_end(self, name: str, message: str, by: str) -> None:
+        """A turn through `serve openai` (serving alice) for the profile the request names:
+        only that profile changes, and what it read is its own."""
+        rows = {r["id"] for r in self.snapshot(name)["memories"]}  # what the turn can read
+        with self.only(name):
+            reply = asyncio.run(api_turn(self.agents["alice"], name, message, by))
+        assert {r["id"] for r in reply["memchat"]["read"]} <= rows
+
     @rule(name=profiles, roam=st.booleans())
     def read_everything(self, name: str, roam: bool) -> None:
         """list, show and history of every memory: the profile's own rows only."""
@@ -372,6 +399,38 @@ ISOLATION = settings(
     # The failing steps are printed all the same; add Phase.shrink here to shrink locally.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
+
+
+async def mcp_session(
+    agent: Agent, query: str, key: str, foreign: int | None
+) -> tuple[dict[str, Any], list[str]]:
+    """search_memory, remember, add_memory, then forget_memory and memory_history of another
+    profile's memory id: (the search's result, the refusals' texts)."""
+    info = Implementation(name="isolation", version="1")
+    async with Client(build_server(agent), client_info=info) as client:
+        found = await client.call_tool("search_memory", {"query": query, "k": 8})
+        await client.call_tool("remember", {"text": f"I like {query}."})
+        await client.call_tool("add_memory", {"key": key, "value": query})
+        refusals = []
+        for tool in ("forget_memory", "memory_history") if foreign is not None else ():
+            refused = await client.call_tool(tool, {"id": foreign})
+            assert refused.is_error
+            refusals.append(" ".join(getattr(part, "text", "") for part in refused.content))
+    assert not found.is_error and found.structured_content is not None
+    return found.structured_content, refusals
+
+
+async def api_turn(served: Agent, profile: str, message: str, by: str) -> dict[str, Any]:
+    """One POST /v1/chat/completions naming `profile` by the `user` field or the header."""
+    body: dict[str, Any] = {"model": "memchat", "messages": [{"role": "user", "content": message}]}
+    headers = {"X-Memchat-Profile": profile} if by == "header" else {}
+    body.update({"user": profile} if by == "user" else {})
+    transport = httpx.ASGITransport(app=build_app(served))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.post("/v1/chat/completions", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["memchat"]["profile"] == profile
+    return response.json()
 
 
 def test_random_steps_keep_profiles_isolated() -> None:
