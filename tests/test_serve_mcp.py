@@ -13,15 +13,13 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, Implementation
-from textual.widgets import Static
 
 from agent.core import Agent
 from serve.mcp_server import READ_TOOLS, build_server
 from storage import repo
 from tests.conftest import make_fake_agent
+from tests.test_tui_inspector import detail_text, open_inspector
 from tui.app import MemchatApp
-from tui.screens.inspector import InspectorScreen
-from tui.widgets.memory_detail import MemoryDetailView
 
 ALL_TOOLS = {*READ_TOOLS, "remember", "add_memory", "forget_memory"}
 
@@ -197,12 +195,7 @@ async def test_inspector_shows_the_mcp_client_as_reader(tmp_path: Path) -> None:
         await call(client, "add_memory", key="sister", value="my sister lives in Paris")
     app = MemchatApp(agent, load_models=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f3")
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, InspectorScreen)
-        view = screen.query_one(MemoryDetailView)
-        text = "\n".join(str(w.render()) for w in view.query(Static) if w.display)
+        text = detail_text(await open_inspector(pilot))
     read = next(line for line in text.splitlines() if line.startswith("turn 1 "))
     pattern = r"turn 1 +[█·]{10} 1\.000  rank 1  score -?[\d.]+  by mcp: Zed Editor"
     assert re.fullmatch(pattern, read)

@@ -19,15 +19,13 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import Implementation
-from textual.widgets import Static
 
 from agent.bootstrap import build_agent
 from agent.core import Agent
 from agent.settings import load_settings
+from tests.test_tui_inspector import detail_text, open_inspector
 from tests.waiting import until
 from tui.app import MemchatApp
-from tui.screens.inspector import InspectorScreen
-from tui.widgets.memory_detail import MemoryDetailView
 
 pytestmark = pytest.mark.integration
 
@@ -73,11 +71,6 @@ def real_agent(home: Path, cache: Path, db: Path) -> Agent:
     return build_agent(settings)
 
 
-def detail_text(screen: InspectorScreen) -> str:
-    view = screen.query_one(MemoryDetailView)
-    return "\n".join(str(w.render()) for w in view.query(Static) if w.display)
-
-
 async def test_stdio_round_trip_then_the_inspector_names_the_client(
     tmp_path: Path, model_cache: Path
 ) -> None:
@@ -98,11 +91,7 @@ async def test_stdio_round_trip_then_the_inspector_names_the_client(
     assert preference["id"] not in {m.id for m in agent.list_memories()}
     app = MemchatApp(agent, load_models=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f3")
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, InspectorScreen)
-        text = detail_text(screen)  # memory 1: the turn the client remembered
+        text = detail_text(await open_inspector(pilot))  # memory 1: the turn remembered
     assert "I prefer green tea in the morning." in text
     assert re.search(r"turn 1 · user · .*  via mcp: Claude Desktop\n", text)
     reads = [line for line in text.splitlines() if re.match(r"turn \d+ +[█·]{10} ", line)]
@@ -125,10 +114,7 @@ async def test_two_clients_and_the_ui_share_one_database(tmp_path: Path, model_c
 
     app = MemchatApp(agent, load_models=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f3")
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, InspectorScreen)
+        screen = await open_inspector(pilot)
         await asyncio.gather(work("Cursor"), work("Zed"))
         await pilot.press("f2", "f3")  # back to the inspector: it shows what changed meanwhile
         await until(pilot, lambda: "by mcp: Zed" in detail_text(screen), "the read by Zed shown")
