@@ -231,3 +231,14 @@ async def test_conversations_list_names_the_server(agent: Agent, run: Any) -> No
     code, out, _ = run("conversations", "list")
     assert code == 0
     assert re.search(r"^\s+1  mcp\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+1\s+0  mcp: Cursor$", out, re.M)
+
+
+async def test_remember_in_review_mode_proposes(tmp_path: Path) -> None:
+    agent = make_fake_agent(tmp_path, review=True)
+    async with connected(agent) as client:
+        said = await call(client, "remember", text="I am vegetarian.")
+    assert said["proposed"] == [
+        {"id": 1, "kind": "preference", "key": "diet", "value": "vegetarian"}
+    ]
+    assert [w["kind"] for w in said["written"]] == ["turn"]  # the statement waits for the user
+    assert [p.value_text for p in agent.proposals()] == ["vegetarian"]
