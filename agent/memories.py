@@ -15,7 +15,7 @@ from agent.memory.unit import current_usage
 from agent.memory.write import address_text, addressed_with_value, write_slot
 from agent.text import clean_message
 from storage import repo
-from storage.conversations import get_session
+from storage.conversations import get_session, session_labels
 from storage.models import MEMORY_KINDS, ChatSession, Memory, MemoryEvent, Turn, TurnRead, utcnow
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class MemoryActions:
     def _callers(s: Session, profile_id: int, detail: MemoryDetail) -> dict[int, str]:
         """The other programs behind the detail's reads and changes, by turn id."""
         turns = [r.turn_id for r in detail.reads] + [e.turn_id for e in detail.history if e.turn_id]
-        labels = repo.session_labels(s, profile_id, turns)
+        labels = session_labels(s, profile_id, turns)
         return {turn: label for turn, label in labels.items() if is_caller_label(label)}
 
     def history(self, memory_id: int) -> list[MemoryEvent]:

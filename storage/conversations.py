@@ -1,13 +1,16 @@
 """Sessions as conversations: finding an imported one again by its export's ids, listing a
-profile's conversations with their counts, and forgetting one."""
+profile's conversations with their counts, forgetting one, and the session each turn was
+said in (which program made it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from storage.ids import storable
 from storage.models import ChatSession, Memory, Proposal, Turn, utcnow
 
 
@@ -101,3 +104,16 @@ def drop_session(s: Session, session: ChatSession) -> int:
         s.delete(session)
     s.flush()
     return int(deleted or 0)
+
+
+def session_labels(s: Session, profile_id: int, turn_ids: Iterable[int]) -> dict[int, str]:
+    """The label of each turn's session (e.g. "chat", "mcp: Claude Code"), by turn id."""
+    wanted = [i for i in set(turn_ids) if storable(s, i)]
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(Turn.id, ChatSession.label)
+        .join(ChatSession, ChatSession.id == Turn.session_id)
+        .where(Turn.profile_id == profile_id, Turn.id.in_(wanted))
+    ).all()
+    return {turn_id: label for turn_id, label in rows}

@@ -195,19 +195,6 @@ def reads_of_memory(s: Session, profile_id: int, memory_id: int, limit: int = 20
     )
 
 
-def session_labels(s: Session, profile_id: int, turn_ids: Iterable[int]) -> dict[int, str]:
-    """The label of each turn's session (e.g. "chat", "mcp: Claude Code"), by turn id."""
-    wanted = [i for i in set(turn_ids) if storable(s, i)]
-    if not wanted:
-        return {}
-    rows = s.execute(
-        select(Turn.id, ChatSession.label)
-        .join(ChatSession, ChatSession.id == Turn.session_id)
-        .where(Turn.profile_id == profile_id, Turn.id.in_(wanted))
-    ).all()
-    return {turn_id: label for turn_id, label in rows}
-
-
 # ---------------------------------------------------------------- memories
 
 

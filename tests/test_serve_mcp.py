@@ -16,7 +16,7 @@ from mcp.types import CallToolResult, Implementation
 
 from agent.core import Agent
 from serve.mcp_server import READ_TOOLS, build_server
-from storage import repo
+from storage.conversations import session_labels
 from tests.conftest import make_fake_agent
 from tests.test_tui_inspector import detail_text, open_inspector
 from tui.app import MemchatApp
@@ -97,7 +97,7 @@ async def test_remember_search_forget_recorded_as_the_client(agent: Agent) -> No
     assert set(detail_reads.values()) == {"mcp: Claude Code"}
     forgetting = agent.history(diet)[-1]
     with agent.sessions() as s:
-        labels = repo.session_labels(s, agent.profile_id(), [forgetting.turn_id or 0])
+        labels = session_labels(s, agent.profile_id(), [forgetting.turn_id or 0])
     assert labels == {forgetting.turn_id: "mcp: Claude Code"}
 
 
