@@ -75,12 +75,13 @@ class MemoryActions:
             found = repo.get_memories(s, self.profile_id(), ids)
         return {i: (m.created_at, m.updated_at) for i, m in found.items()}
 
-    def list_memories(self, kind: str | None = None) -> list[Memory]:
-        """The profile's memories by id, `usage` as of now (decayed since its last use)."""
+    def list_memories(self, kind: str | None = None, newest: int | None = None) -> list[Memory]:
+        """The profile's memories by id (only the `newest`, newest first, when given), `usage`
+        as of now (decayed since its last use)."""
         if kind is not None and kind not in MEMORY_KINDS:
             raise UsageError(f"unknown kind {kind!r}; one of {', '.join(MEMORY_KINDS)}")
         with self.sessions() as s:
-            memories = repo.list_memories(s, self.profile_id(), kind)
+            memories = repo.list_memories(s, self.profile_id(), kind, newest)
         return self._usage_now(memories)
 
     def _usage_now(self, memories: list[Memory]) -> list[Memory]:

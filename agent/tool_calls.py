@@ -57,7 +57,7 @@ class ToolCalls:
     ) -> Memory:
         raise NotImplementedError
 
-    def list_memories(self, kind: str | None = None) -> list[Memory]:
+    def list_memories(self, kind: str | None = None, newest: int | None = None) -> list[Memory]:
         raise NotImplementedError
 
     def history(self, memory_id: int) -> list[MemoryEvent]:
@@ -104,7 +104,7 @@ class ToolCalls:
 
     def call_list(self, caller: str, kind: str | None, limit: int) -> list[Memory]:
         """The newest `limit` memories (of `kind`), newest first."""
-        memories = self.list_memories(kind)[::-1][:limit]
+        memories = self.list_memories(kind, newest=limit)
         self.record_call(caller, f"list_memories: {kind or 'all'}, {limit}")
         return memories
 
@@ -115,6 +115,10 @@ class ToolCalls:
 
     def call_profile(self, caller: str) -> list[Memory]:
         """The preferences and facts, what a chat prompt can hold about the user."""
-        memories = [m for m in self.list_memories() if m.kind in ("preference", "fact")]
+        memories = self.profile_memories()
         self.record_call(caller, "profile")
         return memories
+
+    def profile_memories(self) -> list[Memory]:
+        """The preferences, then the facts, by id (not the turns: there may be 100,000)."""
+        return self.list_memories("preference") + self.list_memories("fact")

@@ -139,7 +139,7 @@ class MemoryTools:
     def profile_summary(self) -> str:
         """The preferences and facts as lines of text (the resource; not recorded as a call:
         a resource read names no client)."""
-        memories = self.call(lambda: self.agent.list_memories())
+        memories = self.call(self.agent.profile_memories)
         return profile_text(self.agent.profile_name, memories)
 
 

@@ -224,10 +224,16 @@ def find_by_slot(s: Session, profile_id: int, slot: str) -> Memory | None:
     return s.scalar(select(Memory).where(Memory.profile_id == profile_id, Memory.slot == slot))
 
 
-def list_memories(s: Session, profile_id: int, kind: str | None = None) -> list[Memory]:
+def list_memories(
+    s: Session, profile_id: int, kind: str | None = None, newest: int | None = None
+) -> list[Memory]:
+    """The profile's memories (of `kind`) by id; only the `newest` ones, newest first, when
+    given (a client asking for 20 of 100,000 loads 20 rows)."""
     query = select(Memory).where(Memory.profile_id == profile_id)
     if kind:
         query = query.where(Memory.kind == kind)
+    if newest is not None:
+        return list(s.scalars(query.order_by(Memory.id.desc()).limit(newest)))
     return list(s.scalars(query.order_by(Memory.id)))
 
 

@@ -110,6 +110,8 @@ async def test_add_list_and_profile(agent: Agent) -> None:
         await call(client, "add_memory", key="coffee", value="black", kind="preference")
         listed = await call(client, "list_memories", kind="fact", limit=5)
         assert [m["value"] for m in listed["memories"]] == ["Paris"]
+        newest = await call(client, "list_memories", limit=2)  # newest first, 2 of 3
+        assert [m["value"] for m in newest["memories"]] == ["black", "Paris"]
         profile = await call(client, "profile")
         assert profile["preferences"] == [{"id": 2, "key": "coffee", "value": "black"}]
         assert profile["facts"][0]["value"] == "Paris"
